@@ -1,0 +1,152 @@
+"""Start the whole system as separate processes: broker, receiver, four services, gateway."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from devstack.broker import Broker, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("intake", "classifier", "rhi_tracker", "notifier")
+OFFSETS = {"gateway": 0, "intake": 1, "classifier": 2, "rhi_tracker": 3, "notifier": 4, "receiver": 10}
+
+
+@dataclass
+class StackConfig:
+    """Where the stack keeps its files and which ports and database it uses."""
+
+    data_dir: Path
+    policy_file: Path = ROOT / "deploy" / "policy.example.yaml"
+    base_port: int = 8000
+    kafka_port: int = 9092
+    database_url: str | None = None
+    topic_prefix: str = ""
+    extra_env: dict[str, str] = field(default_factory=dict)
+    receiver_to_terminal: bool = False
+
+
+class Stack:
+    """The running system; every part is its own OS process."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        (config.data_dir / "logs").mkdir(exist_ok=True)
+        self.database_url = config.database_url or f"sqlite+aiosqlite:///{config.data_dir.resolve()}/mcn.db"
+        self.broker = Broker(config.kafka_port, log_path=config.data_dir / "logs" / "broker.log")
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def port(self, name: str) -> int:
+        """The HTTP port of a part."""
+        return self.config.base_port + OFFSETS[name]
+
+    def url(self, name: str = "gateway") -> str:
+        """The base URL of a part; the gateway is the system's one base URL."""
+        return f"http://127.0.0.1:{self.port(name)}"
+
+    @property
+    def receiver_log(self) -> Path:
+        """The JSON-lines file the webhook receiver appends to."""
+        return self.config.data_dir / "webhooks.jsonl"
+
+    def env(self, name: str) -> dict[str, str]:
+        """The environment a part runs with."""
+        env = {
+            **os.environ,
+            "MCN_DATABASE_URL": self.database_url,
+            "MCN_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap,
+            "MCN_KAFKA_TOPIC_PREFIX": self.config.topic_prefix,
+            "MCN_KAFKA_SESSION_TIMEOUT_MS": "3000",
+            "MCN_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+            "MCN_HTTP_PORT": str(self.port(name)),
+            "MCN_POLICY_FILE": str(self.config.policy_file),
+            "MCN_RECEIVER_LOG": str(self.receiver_log),
+            "MCN_GATEWAY_UPSTREAMS": json.dumps({s: self.url(s) for s in SERVICES}),
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.update(self.config.extra_env)
+        return env
+
+    def migrate(self) -> None:
+        """Upgrade the database to the latest schema."""
+        cmd = [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "-x", f"url={self.database_url}"]
+        subprocess.run([*cmd, "upgrade", "head"], cwd=ROOT, check=True, env=self.env("gateway"))
+
+    def create_key(self, role: str, tenant: str, label: str = "devstack") -> str:
+        """Create an API key with the project's CLI and return its secret."""
+        cmd = [sys.executable, "-m", "shared.auth_cli", "create", "--role", role, "--tenant", tenant, "--label", label]
+        out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True, env=self.env("gateway"))
+        return out.stdout.strip().splitlines()[-1]
+
+    def start(self, name: str) -> None:
+        """Start one part (a service, the receiver or the gateway) as its own process."""
+        module = f"services.{name}" if name in SERVICES else f"devstack.{name}"
+        log = open(self.config.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115
+        to_terminal = name == "receiver" and self.config.receiver_to_terminal
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", module],
+            cwd=ROOT,
+            env=self.env(name),
+            stdout=None if to_terminal else log,
+            stderr=log,
+        )
+
+    def wait_healthy(self, name: str, timeout: float = 30) -> None:
+        """Wait until a part answers /health, or raise with the tail of its log."""
+        proc = self.procs[name]
+        try:
+            wait_for_port("127.0.0.1", self.port(name), timeout, proc)
+            deadline = time.monotonic() + timeout
+            while httpx.get(self.url(name) + "/health", timeout=2).status_code != 200:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name} not healthy")
+                time.sleep(0.1)
+        except (RuntimeError, TimeoutError, httpx.HTTPError) as exc:
+            raise RuntimeError(f"{name} did not start: {exc}\n{self.log_tail(name)}") from None
+
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        """The last lines of a part's log."""
+        path = self.config.data_dir / "logs" / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def start_all(self) -> None:
+        """Broker, schema, receiver, services, gateway; each waited for in turn."""
+        self.broker.start()
+        self.migrate()
+        for name in ("receiver", *SERVICES, "gateway"):
+            self.start(name)
+        for name in ("receiver", *SERVICES, "gateway"):
+            self.wait_healthy(name)
+
+    def stop(self, name: str, timeout: float = 15) -> None:
+        """Stop a part gracefully (SIGTERM), killing it if it will not go."""
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a part, as a crash would."""
+        proc = self.procs.pop(name, None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    def stop_all(self) -> None:
+        """Stop everything, front to back, broker last."""
+        for name in ("gateway", *SERVICES, "receiver"):
+            self.stop(name)
+        self.broker.stop()

@@ -1,0 +1,3 @@
+"""Classifier: separates missing from absent with explainable, versioned rules."""
+
+SERVICE = "classifier"

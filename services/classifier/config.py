@@ -1,0 +1,11 @@
+"""Classifier settings."""
+
+from __future__ import annotations
+
+from shared.config import ServiceSettings
+
+
+class ClassifierSettings(ServiceSettings):
+    """Settings of the classifier service (MCN_* environment variables)."""
+
+    http_port: int = 8002

@@ -1,0 +1,3 @@
+"""Intake: the police-facing HTTP API; every accepted change becomes an episode.* event."""
+
+SERVICE = "intake"

@@ -1,0 +1,14 @@
+"""Intake settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shared.config import ServiceSettings
+
+
+class IntakeSettings(ServiceSettings):
+    """Settings of the intake service (MCN_* environment variables)."""
+
+    http_port: int = 8001
+    clock_skew: timedelta = timedelta(minutes=5)

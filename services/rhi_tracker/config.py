@@ -1,0 +1,17 @@
+"""RHI tracker settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import Field
+
+from shared.config import ServiceSettings
+
+
+class RhiSettings(ServiceSettings):
+    """Settings of the RHI tracker (MCN_* environment variables)."""
+
+    http_port: int = 8003
+    rhi_deadline: Annotated[timedelta, Field(gt=timedelta(0))] = timedelta(hours=72)

@@ -1,0 +1,85 @@
+"""Typed process settings, read from MCN_* environment variables and validated at start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, TypeVar
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+Positive = Annotated[int, Field(ge=1)]
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    """How to reach the broker and tune clients for it."""
+
+    bootstrap_servers: str
+    topic_prefix: str
+    partitions: int
+    replication_factor: int
+    enable_idempotence: bool
+    session_timeout_ms: int
+    heartbeat_interval_ms: int
+    fetch_max_wait_ms: int
+    request_timeout_ms: int
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service process shares."""
+
+    model_config = SettingsConfigDict(env_prefix="MCN_", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite+aiosqlite:///./.devstack/mcn.db"
+    http_host: str = "127.0.0.1"
+    http_port: Port = 8000
+    log_level: str = "INFO"
+    outbox_poll_interval: timedelta = timedelta(milliseconds=100)
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_prefix: str = ""
+    kafka_partitions: Positive = 3
+    kafka_replication_factor: Positive = 1
+    # tansu rejects idempotent and transactional producers, so this is opt-in.
+    kafka_enable_idempotence: bool = False
+    kafka_session_timeout_ms: Annotated[int, Field(ge=500)] = 6000
+    kafka_heartbeat_interval_ms: Annotated[int, Field(ge=100)] = 1000
+    kafka_fetch_max_wait_ms: Positive = 10
+    kafka_request_timeout_ms: Annotated[int, Field(ge=1000)] = 10000
+
+    def kafka(self) -> KafkaConfig:
+        """Return the Kafka part of the settings."""
+        return KafkaConfig(
+            bootstrap_servers=self.kafka_bootstrap_servers,
+            topic_prefix=self.kafka_topic_prefix,
+            partitions=self.kafka_partitions,
+            replication_factor=self.kafka_replication_factor,
+            enable_idempotence=self.kafka_enable_idempotence,
+            session_timeout_ms=self.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self.kafka_heartbeat_interval_ms,
+            fetch_max_wait_ms=self.kafka_fetch_max_wait_ms,
+            request_timeout_ms=self.kafka_request_timeout_ms,
+        )
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S]) -> S:
+    """Build settings or stop the process with one line naming each bad setting."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        raise SystemExit(f"configuration error: {describe(exc, prefix)}") from None
+
+
+def describe(exc: ValidationError, prefix: str) -> str:
+    """Render a ValidationError as 'ENV_NAME: reason (got value)' items on one line."""
+    parts = []
+    for err in exc.errors():
+        name = prefix + "_".join(str(p) for p in err["loc"]).upper()
+        parts.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+    return "; ".join(parts)

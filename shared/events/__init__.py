@@ -1,0 +1,1 @@
+"""Events: CloudEvents envelope, payload models, registry and codec."""

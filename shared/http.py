@@ -1,0 +1,114 @@
+"""HTTP plumbing shared by the services: problem+json errors, transactions, principals, health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.auth import Principal, Role, authenticate, check_role
+from shared.clock import Clock
+from shared.errors import AppError
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None) -> JSONResponse:
+    """An RFC 9457 problem response."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def pointer(loc: tuple[int | str, ...]) -> str:
+    """Turn a pydantic error location into a JSON pointer into the request body."""
+    parts = list(loc[1:]) if loc and loc[0] == "body" else list(loc)
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem(exc.status, exc.title, exc.detail, exc.errors)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errs = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errs):
+        return problem(400, "Invalid JSON", "the request body is not valid JSON")
+    fields = [{"pointer": pointer(tuple(e["loc"])), "message": str(e["msg"])} for e in errs]
+    return problem(422, "Invalid request", f"{len(fields)} field(s) failed validation", fields)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(exc.status_code, str(exc.detail), str(exc.detail))
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map every error to application/problem+json in one place."""
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    factory: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    return factory
+
+
+async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent."""
+    async with _sessions(request)() as session, session.begin():
+        yield session
+    for hook in request.app.state.after_commit:
+        hook()
+
+
+Tx = Annotated[AsyncSession, Depends(transaction, scope="function")]
+
+
+def request_clock(request: Request) -> Clock:
+    """The process clock, set by the composition root."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+async def current_principal(request: Request) -> Principal:
+    """Authenticate the Authorization header."""
+    async with _sessions(request)() as session:
+        return await authenticate(session, request.headers.get("authorization"))
+
+
+def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency admitting only the given roles; every route declares one."""
+    allowed = frozenset(roles)
+
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        return check_role(principal, allowed)
+
+    return dependency
+
+
+def install_health(app: FastAPI) -> None:
+    """/health says the process is alive; /ready that its database answers."""
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", include_in_schema=False)
+    async def ready(request: Request) -> JSONResponse:
+        try:
+            async with _sessions(request)() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure means not ready
+            return problem(503, "Not ready", f"database unreachable: {type(exc).__name__}")
+        return JSONResponse({"status": "ready"})

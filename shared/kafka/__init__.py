@@ -1,0 +1,1 @@
+"""Kafka clients: producer holder, topic setup and the consumer loop."""

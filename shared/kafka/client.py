@@ -1,0 +1,89 @@
+"""Producer and admin helpers that survive a broker that comes and goes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from shared.config import KafkaConfig
+from shared.events.registry import Topic, dead_letter_topic
+
+log = structlog.get_logger(__name__)
+
+
+def new_producer(config: KafkaConfig) -> AIOKafkaProducer:
+    """Build (not start) a producer that waits for all in-sync replicas."""
+    return AIOKafkaProducer(
+        bootstrap_servers=config.bootstrap_servers,
+        acks="all",
+        enable_idempotence=config.enable_idempotence,
+        request_timeout_ms=config.request_timeout_ms,
+        linger_ms=2,
+    )
+
+
+class ProducerHolder:
+    """Starts a producer on first use and throws it away after an error, so the next use reconnects."""
+
+    def __init__(self, config: KafkaConfig) -> None:
+        self._config = config
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> AIOKafkaProducer:
+        """Return a started producer, starting one if needed."""
+        async with self._lock:
+            if self._producer is None:
+                producer = new_producer(self._config)
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()
+                    raise
+                self._producer = producer
+            return self._producer
+
+    async def reset(self) -> None:
+        """Stop and forget the current producer."""
+        async with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), timeout=5)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                log.warning("kafka.producer_stop_failed", error=repr(exc))
+
+    async def close(self) -> None:
+        """Flush and stop the producer."""
+        await self.reset()
+
+
+def all_topics(prefix: str) -> list[str]:
+    """Every deployed topic name, dead-letter topics included."""
+    names = [prefix + t for t in Topic.ALL]
+    return names + [dead_letter_topic(n) for n in names]
+
+
+async def ensure_topics(config: KafkaConfig) -> None:
+    """Create the topics (and dead-letter topics) if they do not exist."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=config.bootstrap_servers, request_timeout_ms=config.request_timeout_ms
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in all_topics(config.topic_prefix) if n not in existing]
+        if missing:
+            new = [
+                NewTopic(n, num_partitions=config.partitions, replication_factor=config.replication_factor)
+                for n in missing
+            ]
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(new)
+    finally:
+        await admin.close()

@@ -1,0 +1,199 @@
+"""The consumer loop: at-least-once delivery, exactly-once effect through the inbox.
+
+Per record: decode; run the handler and record the event id in the inbox in one
+database transaction; only after a batch has committed, commit the Kafka offsets.
+Undecodable records and records that keep failing go to the topic's dead-letter
+topic with the reason. Any broker trouble restarts the loop from the last commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.clock import Clock
+from shared.config import KafkaConfig
+from shared.errors import PermanentError, TransientError
+from shared.events.codec import Decoded, DecodeError, decode
+from shared.events.registry import dead_letter_topic
+from shared.inbox import first_time
+from shared.kafka.client import ProducerHolder
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[AsyncSession, Decoded], Awaitable[None]]
+MAX_BACKOFF_S = 5.0
+
+
+@dataclass
+class ConsumerStats:
+    """Counters a test or a metrics endpoint can read."""
+
+    processed: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    dead_lettered: int = 0
+    restarts: int = 0
+    dead_letter_reasons: list[str] = field(default_factory=list)
+
+
+class ConsumerLoop:
+    """Consumes topics for one service with manual offset commits, an inbox and dead letters."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        topics: list[str],
+        handlers: Mapping[str, Handler],
+        sessions: async_sessionmaker[AsyncSession],
+        config: KafkaConfig,
+        producer: ProducerHolder,
+        clock: Clock,
+        max_attempts: int = 3,
+        after_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._service = service
+        self._topics = [config.topic_prefix + t for t in topics]
+        self._handlers = handlers
+        self._sessions = sessions
+        self._config = config
+        self._producer = producer
+        self._clock = clock
+        self._max_attempts = max_attempts
+        self._after_commit = after_commit
+        self._stopping = asyncio.Event()
+        self.stats = ConsumerStats()
+
+    def stop(self) -> None:
+        """Finish the current record, leave the group and return from run()."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume until stopped; restart from the last committed offset after broker errors."""
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                await self._consume()
+                backoff = 0.2
+            except (KafkaError, OSError, TimeoutError) as exc:
+                self.stats.restarts += 1
+                log.warning("consumer.restart", service=self._service, error=repr(exc), retry_in=backoff)
+                await self._pause(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    async def _consume(self) -> None:
+        consumer = self._new_consumer()
+        await consumer.start()
+        try:
+            while not self._stopping.is_set():
+                batch = await consumer.getmany(timeout_ms=200, max_records=500)
+                for tp, records in batch.items():
+                    for record in records:
+                        if self._stopping.is_set():
+                            return
+                        await self.process(record)
+                    await self._commit(consumer, {tp: records[-1].offset + 1})
+        finally:
+            await consumer.stop()
+
+    def _new_consumer(self) -> AIOKafkaConsumer:
+        c = self._config
+        return AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=c.bootstrap_servers,
+            group_id=self._service,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=c.fetch_max_wait_ms,
+            session_timeout_ms=c.session_timeout_ms,
+            heartbeat_interval_ms=c.heartbeat_interval_ms,
+            request_timeout_ms=c.request_timeout_ms,
+        )
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        await consumer.commit(offsets)
+
+    async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Handle one record exactly once in effect, or dead-letter it."""
+        try:
+            decoded = decode(record.value)
+        except DecodeError as exc:
+            await self._dead_letter(record, str(exc))
+            return
+        handler = self._handlers.get(decoded.event.type)
+        if handler is None:
+            self.stats.ignored += 1
+            return
+        await self._handle(record, decoded, handler)
+
+    async def _handle(self, record: ConsumerRecord[bytes, bytes], decoded: Decoded, handler: Handler) -> None:
+        failures = 0
+        delay = 0.1
+        while True:
+            try:
+                await self._transaction(decoded, handler)
+                return
+            except PermanentError as exc:
+                await self._dead_letter(record, f"permanent error: {exc.detail}")
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    failures += 1
+                    log.exception("consumer.handler_failed", service=self._service, event_id=decoded.event.id)
+                    if failures >= self._max_attempts:
+                        await self._dead_letter(record, f"handler failed {failures} times: {exc!r}")
+                        return
+            if self._stopping.is_set():
+                raise asyncio.CancelledError("stopping during retry")
+            await self._pause(delay)
+            delay = min(delay * 2, MAX_BACKOFF_S)
+
+    async def _transaction(self, decoded: Decoded, handler: Handler) -> None:
+        event = decoded.event
+        async with self._sessions() as session, session.begin():
+            fresh = await first_time(
+                session, service=self._service, event_id=event.id, event_type=event.type, now=self._clock.now()
+            )
+            if not fresh:
+                self.stats.duplicates += 1
+                return
+            await handler(session, decoded)
+        self.stats.processed += 1
+        self._after_commit()
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+        headers = [
+            *list(record.headers or ()),
+            ("dlt-reason", reason.encode()[:2000]),
+            ("dlt-service", self._service.encode()),
+            ("dlt-topic", record.topic.encode()),
+            ("dlt-partition", str(record.partition).encode()),
+            ("dlt-offset", str(record.offset).encode()),
+        ]
+        producer = await self._producer.get()
+        await producer.send_and_wait(dead_letter_topic(record.topic), record.value, key=record.key, headers=headers)
+        self.stats.dead_lettered += 1
+        self.stats.dead_letter_reasons.append(reason)
+        log.warning(
+            "consumer.dead_lettered", service=self._service, topic=record.topic, offset=record.offset, reason=reason
+        )
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Tell whether retrying later may succeed (database or network trouble)."""
+    if isinstance(exc, TransientError | OperationalError | OSError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

@@ -1,0 +1,138 @@
+"""Transactional outbox: events are rows written with the state change, then relayed to Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+
+import structlog
+from aiokafka.errors import KafkaError
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.clock import Clock
+from shared.db import Base, UTCDateTime
+from shared.events.codec import HEADERS, encode
+from shared.events.envelope import CloudEvent
+from shared.events.registry import topic_for
+from shared.kafka.client import ProducerHolder
+
+log = structlog.get_logger(__name__)
+
+RELAY_BATCH = 500
+MAX_BACKOFF_S = 5.0
+
+
+class OutboxMessage(Base):
+    """An event waiting to be (or already) published by its service's relay."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "service", "published_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(128))
+    key: Mapped[str] = mapped_column(String(128))
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+def add_event(session: AsyncSession, *, service: str, event: CloudEvent, key: str, clock: Clock) -> None:
+    """Stage an event in the caller's transaction; the caller commits."""
+    session.add(
+        OutboxMessage(
+            service=service,
+            event_id=event.id,
+            event_type=event.type,
+            topic=topic_for(event.type),
+            key=key,
+            value=encode(event),
+            created_at=clock.now(),
+        )
+    )
+
+
+class OutboxRelay:
+    """Publishes a service's pending outbox rows in order; retries while the broker is down."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: ProducerHolder,
+        topic_prefix: str,
+        clock: Clock,
+        poll_interval: float,
+        claim_with_lock: bool,
+    ) -> None:
+        self._service = service
+        self._sessions = sessions
+        self._producer = producer
+        self._prefix = topic_prefix
+        self._clock = clock
+        self._poll = poll_interval
+        self._lock = claim_with_lock
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Tell the relay new rows were committed, so it need not wait for the next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Ask the run loop to finish after the current batch."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish until stopped, backing off while the broker is unreachable."""
+        backoff = 0.1
+        while not self._stopping:
+            try:
+                published = await self.publish_batch()
+                backoff = 0.1
+            except (TimeoutError, KafkaError, OSError) as exc:
+                log.warning("outbox.publish_failed", service=self._service, error=repr(exc), retry_in=backoff)
+                await self._producer.reset()
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            if published < RELAY_BATCH:
+                await self._sleep(self._poll)
+
+    async def publish_batch(self) -> int:
+        """Publish one batch of pending rows and mark them published; return how many."""
+        async with self._sessions() as session, session.begin():
+            query = (
+                select(OutboxMessage)
+                .where(OutboxMessage.service == self._service, OutboxMessage.published_at.is_(None))
+                .order_by(OutboxMessage.id)
+                .limit(RELAY_BATCH)
+            )
+            if self._lock:
+                query = query.with_for_update(skip_locked=True)
+            rows = list((await session.scalars(query)).all())
+            if not rows:
+                return 0
+            producer = await self._producer.get()
+            futures = [
+                await producer.send(self._prefix + r.topic, r.value, key=r.key.encode(), headers=HEADERS) for r in rows
+            ]
+            await asyncio.gather(*futures)
+            ids = [r.id for r in rows]
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(published_at=self._clock.now())
+            )
+        log.debug("outbox.published", service=self._service, count=len(rows))
+        return len(rows)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        self._wake.clear()
