@@ -71,4 +71,9 @@ if __name__ == "__main__":
     import uvicorn
 
     app = create_app(json.loads(os.environ["MCN_GATEWAY_UPSTREAMS"]))
-    uvicorn.run(app, host="127.0.0.1", port=int(os.environ.get("MCN_HTTP_PORT", "8000")), log_level="warning")
+    uvicorn.run(
+        app,
+        host=os.environ.get("MCN_HTTP_HOST", "127.0.0.1"),
+        port=int(os.environ.get("MCN_HTTP_PORT", "8000")),
+        log_level="warning",
+    )

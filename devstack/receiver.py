@@ -137,4 +137,9 @@ if __name__ == "__main__":
     import uvicorn
 
     app = create_app(Path(os.environ["MCN_POLICY_FILE"]), Path(os.environ["MCN_RECEIVER_LOG"]))
-    uvicorn.run(app, host="127.0.0.1", port=int(os.environ.get("MCN_HTTP_PORT", "8010")), log_level="warning")
+    uvicorn.run(
+        app,
+        host=os.environ.get("MCN_HTTP_HOST", "127.0.0.1"),
+        port=int(os.environ.get("MCN_HTTP_PORT", "8010")),
+        log_level="warning",
+    )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 import random
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import structlog

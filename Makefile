@@ -1,0 +1,9 @@
+.PHONY: run test lint fmt
+run:  ## the whole service on SQLite + a local broker, behind http://127.0.0.1:8000
+	scripts/run.sh
+test: ## every test: unit, integration (tansu, SQLite, PostgreSQL), end-to-end, ruff, mypy
+	scripts/test.sh
+lint:
+	scripts/bootstrap.sh && .venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+fmt:
+	scripts/bootstrap.sh && .venv/bin/ruff format . && .venv/bin/ruff check --fix .
