@@ -87,6 +87,8 @@ async def receive(request: Request) -> Response:
         "status": status,
         "type": parsed.get("type") if isinstance(parsed, dict) else None,
         "body": parsed,
+        "raw_body": body.decode("utf-8", errors="replace"),
+        "headers": {k: v for k, v in headers.items() if k.startswith("webhook-")},
     }
     _record(state, entry)
     extra = {"retry-after": fault.retry_after} if fault and fault.retry_after and status >= 400 else {}

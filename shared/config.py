@@ -76,10 +76,22 @@ def load_settings(cls: type[S]) -> S:
         raise SystemExit(f"configuration error: {describe(exc, prefix)}") from None
 
 
+SENSITIVE = ("url", "secret", "password", "key", "token")
+
+
 def describe(exc: ValidationError, prefix: str) -> str:
-    """Render a ValidationError as 'ENV_NAME: reason (got value)' items on one line."""
+    """Render a ValidationError as 'ENV_NAME: reason (got value)' items on one line, never echoing secrets."""
     parts = []
     for err in exc.errors():
         name = prefix + "_".join(str(p) for p in err["loc"]).upper()
-        parts.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+        parts.append(f"{name}: {err['msg']}{shown_input(err['type'], name, err.get('input'))}")
     return "; ".join(parts)
+
+
+def shown_input(error_type: str, name: str, value: object) -> str:
+    """The rejected value, when it is a short scalar that cannot be a credential."""
+    if error_type == "missing" or any(word in name.lower() for word in SENSITIVE):
+        return ""
+    if not isinstance(value, str | int | float | bool):
+        return ""
+    return f" (got {str(value)[:60]!r})"

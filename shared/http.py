@@ -30,6 +30,8 @@ def problem(status: int, title: str, detail: str, errors: list[dict[str, str]] |
 def pointer(loc: tuple[int | str, ...]) -> str:
     """Turn a pydantic error location into a JSON pointer into the request body."""
     parts = list(loc[1:]) if loc and loc[0] == "body" else list(loc)
+    if not parts:
+        return ""  # RFC 6901: the empty pointer is the whole document
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 

@@ -11,7 +11,7 @@ import structlog
 def configure_logging(level: str, *, service: str) -> None:
     """Route stdlib and structlog output through one JSON renderer."""
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -7,8 +7,7 @@ import contextlib
 from datetime import datetime
 
 import structlog
-from aiokafka.errors import KafkaError
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, select, update
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, Select, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -58,7 +57,11 @@ def add_event(session: AsyncSession, *, service: str, event: CloudEvent, key: st
 
 
 class OutboxRelay:
-    """Publishes a service's pending outbox rows in order; retries while the broker is down."""
+    """Publishes a service's pending outbox rows in order; retries while the broker is down.
+
+    On SQLite no transaction is held while waiting on the broker (it would lock every writer);
+    on PostgreSQL the rows stay locked (SKIP LOCKED) while they are sent, so relays can run side by side.
+    """
 
     def __init__(
         self,
@@ -91,13 +94,13 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        """Publish until stopped, backing off while the broker is unreachable."""
+        """Publish until stopped, backing off while the broker (or the database) is unavailable."""
         backoff = 0.1
         while not self._stopping:
             try:
                 published = await self.publish_batch()
                 backoff = 0.1
-            except (TimeoutError, KafkaError, OSError) as exc:
+            except Exception as exc:  # the relay must outlive any outage; rows stay pending
                 log.warning("outbox.publish_failed", service=self._service, error=repr(exc), retry_in=backoff)
                 await self._producer.reset()
                 await self._sleep(backoff)
@@ -108,29 +111,45 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         """Publish one batch of pending rows and mark them published; return how many."""
-        async with self._sessions() as session, session.begin():
-            query = (
-                select(OutboxMessage)
-                .where(OutboxMessage.service == self._service, OutboxMessage.published_at.is_(None))
-                .order_by(OutboxMessage.id)
-                .limit(RELAY_BATCH)
-            )
-            if self._lock:
-                query = query.with_for_update(skip_locked=True)
-            rows = list((await session.scalars(query)).all())
-            if not rows:
-                return 0
-            producer = await self._producer.get()
-            futures = [
-                await producer.send(self._prefix + r.topic, r.value, key=r.key.encode(), headers=HEADERS) for r in rows
-            ]
-            await asyncio.gather(*futures)
-            ids = [r.id for r in rows]
-            await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(published_at=self._clock.now())
-            )
-        log.debug("outbox.published", service=self._service, count=len(rows))
+        if self._lock:
+            return await self._publish_locked()
+        async with self._sessions() as session:
+            rows = list((await session.scalars(self._pending())).all())
+        if rows:
+            await self._send(rows)
+            async with self._sessions() as session, session.begin():
+                await self._mark(session, rows)
         return len(rows)
+
+    async def _publish_locked(self) -> int:
+        # PostgreSQL: row locks held while sending let several relays share the table.
+        async with self._sessions() as session, session.begin():
+            rows = list((await session.scalars(self._pending().with_for_update(skip_locked=True))).all())
+            if rows:
+                await self._send(rows)
+                await self._mark(session, rows)
+        return len(rows)
+
+    def _pending(self) -> Select[OutboxMessage]:
+        return (
+            select(OutboxMessage)
+            .where(OutboxMessage.service == self._service, OutboxMessage.published_at.is_(None))
+            .order_by(OutboxMessage.id)
+            .limit(RELAY_BATCH)
+        )
+
+    async def _send(self, rows: list[OutboxMessage]) -> None:
+        producer = await self._producer.get()
+        futures = [
+            await producer.send(self._prefix + r.topic, r.value, key=r.key.encode(), headers=HEADERS) for r in rows
+        ]
+        await asyncio.gather(*futures)
+        log.debug("outbox.published", service=self._service, count=len(rows))
+
+    async def _mark(self, session: AsyncSession, rows: list[OutboxMessage]) -> None:
+        ids = [r.id for r in rows]
+        stmt = update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(published_at=self._clock.now())
+        await session.execute(stmt)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

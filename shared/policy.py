@@ -9,9 +9,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 
-from shared.config import describe
-
-LA_CODE = r"^[EW]\d{8}$"
+LA_CODE = r"^[EW][0-9]{8}$"
 SECRET = r"^whsec_[A-Za-z0-9+/=]{16,}$"
 
 
@@ -90,9 +88,20 @@ def load_policy(path: Path) -> Policy:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"policy file {path} is not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
         raise PolicyError(f"policy file {path} is not valid YAML: {exc}".replace("\n", " ")) from None
     try:
         return Policy.model_validate(raw)
     except ValidationError as exc:
-        raise PolicyError(f"policy file {path}: {describe(exc, '')}") from None
+        raise PolicyError(f"policy file {path}: {describe_keys(exc)}") from None
+
+
+def describe_keys(exc: ValidationError) -> str:
+    """Name each problem by its key path as written in the YAML, e.g. recipients[0].channels; never echo values."""
+    parts = []
+    for err in exc.errors():
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+        parts.append(f"{path or '(top level)'}: {err['msg']}")
+    return "; ".join(parts)

@@ -30,7 +30,7 @@ class ChildIn(Strict):
     responsible_la: LaCode
     host_la: LaCode | None = None
     looked_after: bool = False
-    school_urn: Annotated[str, Field(pattern=r"^\d{6,7}$")] | None = None
+    school_urn: Annotated[str, Field(pattern=r"^[0-9]{6,7}$")] | None = None
 
 
 class EpisodeReport(Strict):

@@ -7,13 +7,13 @@ from typing import Annotated
 
 from pydantic import Field, FilePath
 
-from shared.config import ServiceSettings
+from shared.config import Port, ServiceSettings
 
 
 class NotifierSettings(ServiceSettings):
     """Settings of the notifier (MCN_* environment variables)."""
 
-    http_port: int = 8004
+    http_port: Port = 8004
     policy_file: FilePath
     delivery_poll_interval: timedelta = timedelta(milliseconds=100)
     delivery_max_attempts: Annotated[int, Field(ge=1)] = 8

@@ -28,7 +28,11 @@ def new_producer(config: KafkaConfig) -> AIOKafkaProducer:
 
 
 class ProducerHolder:
-    """Starts a producer on first use and throws it away after an error, so the next use reconnects."""
+    """Starts a producer on first use and throws it away after an error, so the next use reconnects.
+
+    Before each start it creates any missing topic: a broker that lost its state (tansu keeps
+    topics in memory) would otherwise auto-create them on first produce with the wrong partitions.
+    """
 
     def __init__(self, config: KafkaConfig) -> None:
         self._config = config
@@ -39,6 +43,7 @@ class ProducerHolder:
         """Return a started producer, starting one if needed."""
         async with self._lock:
             if self._producer is None:
+                await ensure_topics(self._config)
                 producer = new_producer(self._config)
                 try:
                     await producer.start()

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -93,6 +93,7 @@ class ConsumerLoop:
     async def _consume(self) -> None:
         consumer = self._new_consumer()
         await consumer.start()
+        log.info("consumer.started", service=self._service, topics=self._topics)
         try:
             while not self._stopping.is_set():
                 batch = await consumer.getmany(timeout_ms=200, max_records=500)
@@ -107,8 +108,7 @@ class ConsumerLoop:
 
     def _new_consumer(self) -> AIOKafkaConsumer:
         c = self._config
-        return AIOKafkaConsumer(
-            *self._topics,
+        consumer = AIOKafkaConsumer(
             bootstrap_servers=c.bootstrap_servers,
             group_id=self._service,
             enable_auto_commit=False,
@@ -118,9 +118,12 @@ class ConsumerLoop:
             heartbeat_interval_ms=c.heartbeat_interval_ms,
             request_timeout_ms=c.request_timeout_ms,
         )
+        consumer.subscribe(self._topics, listener=RewindPastLogEnd(consumer, self._service))
+        return consumer
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
-        await consumer.commit(offsets)
+        # aiokafka retries some commit errors forever (e.g. a broker that lost the topic); bound it and restart.
+        await asyncio.wait_for(consumer.commit(offsets), timeout=self._config.request_timeout_ms / 1000)
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """Handle one record exactly once in effect, or dead-letter it."""
@@ -146,7 +149,9 @@ class ConsumerLoop:
                 await self._dead_letter(record, f"permanent error: {exc.detail}")
                 return
             except Exception as exc:
-                if not is_transient(exc):
+                if is_transient(exc):
+                    log.warning("consumer.retrying", service=self._service, event_id=decoded.event.id, error=repr(exc))
+                else:
                     failures += 1
                     log.exception("consumer.handler_failed", service=self._service, event_id=decoded.event.id)
                     if failures >= self._max_attempts:
@@ -190,6 +195,39 @@ class ConsumerLoop:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+class RewindPastLogEnd(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On assignment, a committed offset beyond the log end means the broker lost its log: start over.
+
+    tansu keeps logs in memory, and a consumer's retried commit can land on the restarted, empty
+    broker; without this the group would wait at that offset forever. The inbox makes rereading safe.
+    """
+
+    def __init__(self, consumer: AIOKafkaConsumer, service: str) -> None:
+        self._consumer = consumer
+        self._service = service
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Nothing to do: offsets are committed after each batch."""
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Rewind partitions whose committed offset lies past the end of their log."""
+        if not assigned:
+            return
+        ends = await self._consumer.end_offsets(list(assigned))
+        for tp in assigned:
+            committed = await self._consumer.committed(tp)
+            if committed is not None and committed > ends[tp]:
+                log.warning(
+                    "consumer.rewind",
+                    service=self._service,
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    committed=committed,
+                    log_end=ends[tp],
+                )
+                await self._consumer.seek_to_beginning(tp)
 
 
 def is_transient(exc: BaseException) -> bool:

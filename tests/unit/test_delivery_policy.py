@@ -70,10 +70,10 @@ def staged(session: FakeSession) -> OutboxMessage:
 
 @pytest.mark.parametrize("attempts", [0, 1, 2, 5, 10, 11, 30, 31, 100])
 def test_backoff_stays_in_its_window(attempts: int) -> None:
-    ceiling = min(CAP, BASE * 2**attempts)
+    ceiling = min(CAP.total_seconds(), BASE.total_seconds() * 2**attempts)
     delays = [backoff(attempts, base=BASE, cap=CAP, rng=random.Random(seed)) for seed in range(200)]
-    assert all(BASE <= d <= ceiling for d in delays)
-    if ceiling > BASE:
+    assert all(BASE.total_seconds() <= d.total_seconds() <= ceiling for d in delays)
+    if ceiling > BASE.total_seconds():
         assert len(set(delays)) > 1
 
 
@@ -115,7 +115,12 @@ def test_delivered() -> None:
 def test_retry_below_budget(next_delay: timedelta, after: timedelta | None, expected: timedelta) -> None:
     row = delivery(attempts=MAX_ATTEMPTS - 2)
     session = apply(row, RetryLater("HTTP 503", after), next_delay)
-    assert (row.status, row.attempts, row.lease_until, row.last_error) == ("pending", MAX_ATTEMPTS - 1, None, "HTTP 503")
+    assert (row.status, row.attempts, row.lease_until, row.last_error) == (
+        "pending",
+        MAX_ATTEMPTS - 1,
+        None,
+        "HTTP 503",
+    )
     assert row.next_attempt_at == NOW + expected
     assert session.rows == []
 
@@ -140,10 +145,6 @@ def test_failed_is_dead_at_once() -> None:
     assert payload.reason == "HTTP 410 Gone"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an unbounded Retry-After overflows now + delay in apply_outcome (OverflowError aborts the batch)",
-)
 def test_huge_retry_after_is_bounded() -> None:
     row = delivery()
     apply(row, RetryLater("HTTP 503", retry_after("300000000000", FrozenClock(NOW))))

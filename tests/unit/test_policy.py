@@ -79,11 +79,11 @@ def test_invalid_yaml(tmp_path: Path) -> None:
     [
         (policy(partnershp="tees"), "partnershp"),
         (policy(recipients=[recipient(colour="red")]), "colour"),
-        (policy(local_authorities=[{"code": "E0600000", "name": "Short"}]), "local_authorities.0.code"),
-        (policy(local_authorities=[{"code": "X06000002", "name": "Wrong"}]), "local_authorities.0.code"),
+        (policy(local_authorities=[{"code": "E0600000", "name": "Short"}]), "code"),
+        (policy(local_authorities=[{"code": "X06000002", "name": "Wrong"}]), "code"),
         (policy(recipients=[recipient(local_authority="E06000099")]), "unknown local authority E06000099"),
         (policy(recipients=[recipient(), recipient()]), "recipient ids must be unique"),
-        (policy(recipients=[recipient(channels=[{"url": "https://h.example", "secrets": ["abc"]}])]), "secrets.0"),
+        (policy(recipients=[recipient(channels=[{"url": "https://h.example", "secrets": ["abc"]}])]), "secrets"),
         (policy(recipients=[recipient(channels=[{"url": "https://h.example", "secrets": []}])]), "secrets"),
         (policy(recipients=[recipient(audience="press")]), "audience"),
         (policy(recipients=[recipient(events=[])]), "events"),
@@ -91,26 +91,32 @@ def test_invalid_yaml(tmp_path: Path) -> None:
     ],
 )
 def test_invalid_policy(tmp_path: Path, content: dict[str, object], problem: str) -> None:
-    assert problem in error(write(tmp_path, content))
+    assert problem.lower() in error(write(tmp_path, content)).lower()
 
 
-@pytest.mark.xfail(strict=True, reason="describe() echoes the rejected value, so a mistyped webhook secret is printed")
+@pytest.mark.parametrize(
+    ("content", "key"),
+    [(policy(partnershp="tees"), "partnershp"), (policy(recipients=[recipient(colour="red")]), "colour")],
+)
+def test_keys_are_named_as_written(tmp_path: Path, content: dict[str, object], key: str) -> None:
+    assert key in error(write(tmp_path, content))
+
+
 def test_bad_secret_is_not_echoed(tmp_path: Path) -> None:
     raw = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     content = policy(recipients=[recipient(channels=[{"url": "https://h.example", "secrets": [raw]}])])
     assert raw not in error(write(tmp_path, content))
 
 
-@pytest.mark.xfail(strict=True, reason="load_policy does not catch UnicodeDecodeError for a non-UTF-8 file")
 def test_non_utf8_file(tmp_path: Path) -> None:
     path = tmp_path / "policy.yaml"
-    path.write_bytes(yaml.safe_dump(policy(partnership="Ynys Môn")).encode("cp1252"))
+    path.write_bytes(yaml.safe_dump(policy(partnership="Ynys Môn"), allow_unicode=True).encode("cp1252"))
     error(path)
 
 
 def test_check_policy_rejects_audience_without_notice() -> None:
     loaded = Policy.model_validate(policy(recipients=[recipient(id="school-a", audience="school")]))
-    with pytest.raises(PolicyError, match="school-a: audience school has no notice for rhi.opened"):
+    with pytest.raises(PolicyError, match=r"school-a: audience school has no notice for rhi\.opened"):
         check_policy(loaded)
 
 

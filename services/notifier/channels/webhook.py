@@ -10,25 +10,30 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from services.notifier.channels import Delivered, Failed, Message, Outcome, RetryLater
-from shared.clock import Clock
+from shared.clock import Clock, ensure_utc
 from shared.policy import WebhookChannel
+
+# A recipient cannot park a delivery for longer than this, whatever its Retry-After says.
+MAX_RETRY_AFTER = timedelta(days=1)
 
 
 def signature(secrets: list[str], message: Message, when: datetime) -> str:
     """One v1 signature per valid secret, space-separated, so secrets can rotate."""
-    return " ".join(Webhook(s).sign(message.id, when, message.body) for s in secrets)
+    return " ".join(Webhook(s).sign(message.id, ensure_utc(when), message.body) for s in secrets)
 
 
 def retry_after(value: str | None, clock: Clock) -> timedelta | None:
-    """Parse Retry-After as seconds or an HTTP date."""
+    """Parse Retry-After as seconds or an HTTP date, capped at MAX_RETRY_AFTER; None if unusable."""
     if not value:
         return None
-    if value.strip().isdigit():
-        return timedelta(seconds=int(value))
     try:
-        return max(parsedate_to_datetime(value) - clock.now(), timedelta(0))
-    except (TypeError, ValueError):
+        if value.strip().isdigit():
+            delay = timedelta(seconds=int(value))
+        else:
+            delay = max(parsedate_to_datetime(value) - clock.now(), timedelta(0))
+    except (TypeError, ValueError, OverflowError):
         return None
+    return min(delay, MAX_RETRY_AFTER)
 
 
 class WebhookSender:

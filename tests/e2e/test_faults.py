@@ -1,0 +1,62 @@
+"""Faults on the running system: poison records on every consumed topic, and the broker going away."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from devstack.stack import Stack
+from tests.e2e.support import Police, hooks_for, wait_for
+from tests.support import produce, read_topic
+
+pytestmark = [pytest.mark.e2e]
+
+# Which services consume which topic, so how many dead letters one poison record makes.
+CONSUMERS = {"episodes": ["classifier", "rhi_tracker"], "classifications": ["rhi_tracker"], "rhi": ["notifier"]}
+
+
+def deliver_one(stack: Stack, police: Police, timeout: float = 10) -> str:
+    """Report and return one episode and wait for its webhook; return the episode id."""
+    episode_id = police.report().json()["id"]
+    assert police.returned(episode_id).status_code == 202
+    wait_for(lambda: hooks_for(stack, episode_id), timeout=timeout)
+    return episode_id
+
+
+def test_a_poison_record_on_each_consumed_topic_is_dead_lettered_and_consumers_go_on(stack: Stack) -> None:
+    police = Police(stack)
+    deliver_one(stack, police)  # every consumer has joined its group
+    for topic in CONSUMERS:
+        asyncio.run(produce(stack.broker.bootstrap, topic, b'{"this is": "not a CloudEvent"}', b"poison"))
+    for topic, services in CONSUMERS.items():
+        dead = asyncio.run(read_topic(stack.broker.bootstrap, topic + ".dlt", expected=len(services)))
+        assert sorted(dict(r.headers)["dlt-service"].decode() for r in dead) == sorted(services)
+        for record in dead:
+            assert "invalid CloudEvent envelope" in dict(record.headers)["dlt-reason"].decode()
+            assert record.value == b'{"this is": "not a CloudEvent"}'
+    deliver_one(stack, police)
+
+
+def test_broker_down_posts_are_accepted_and_flow_through_once_after_it_returns(stack: Stack) -> None:
+    police = Police(stack)
+    deliver_one(stack, police)
+    stack.broker.stop()
+    try:
+        ids = []
+        for _ in range(5):
+            reported = police.report()
+            assert reported.status_code == 202, reported.text
+            ids.append(reported.json()["id"])
+        for episode_id in ids:
+            assert police.returned(episode_id).status_code == 202
+        time.sleep(5)  # longer than the clients' request timeout, so every client sees the outage
+        assert all(not hooks_for(stack, e) for e in ids)
+    finally:
+        stack.broker.start()
+    wait_for(lambda: all(hooks_for(stack, e) for e in ids), timeout=60, interval=0.2)
+    time.sleep(2)
+    delivered = [hooks_for(stack, e) for e in ids]
+    assert [len(d) for d in delivered] == [1] * 5, "each episode notified exactly once"
+    assert len({d[0]["headers"]["webhook-id"] for d in delivered}) == 5
