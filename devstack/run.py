@@ -68,6 +68,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     fresh_db = not (config.data_dir / "mcn.db").exists()
     try:
         stack.start_all()

@@ -97,6 +97,7 @@ class Stack:
             env=self.env(name),
             stdout=None if to_terminal else log,
             stderr=log,
+            start_new_session=True,  # Ctrl-C reaches the runner only, which stops the parts in order
         )
 
     def wait_healthy(self, name: str, timeout: float = 30) -> None:
