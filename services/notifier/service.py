@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifier import SERVICE
@@ -136,7 +136,7 @@ def _emit_outcome(session: AsyncSession, delivery: Delivery, reason: str | None,
     add_event(session, service=SERVICE, event=event, key=delivery.id, clock=clock)
 
 
-def due_query(now: datetime, limit: int, *, lock: bool):  # type: ignore[no-untyped-def]
+def due_query(now: datetime, limit: int, *, lock: bool) -> Select[Delivery]:
     """Pending deliveries whose next attempt is due and that no dispatcher holds."""
     query = (
         select(Delivery)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
@@ -42,7 +42,6 @@ class ConsumerStats:
     ignored: int = 0
     dead_lettered: int = 0
     restarts: int = 0
-    dead_letter_reasons: list[str] = field(default_factory=list)
 
 
 class ConsumerLoop:
@@ -187,7 +186,6 @@ class ConsumerLoop:
         producer = await self._producer.get()
         await producer.send_and_wait(dead_letter_topic(record.topic), record.value, key=record.key, headers=headers)
         self.stats.dead_lettered += 1
-        self.stats.dead_letter_reasons.append(reason)
         log.warning(
             "consumer.dead_lettered", service=self._service, topic=record.topic, offset=record.offset, reason=reason
         )
