@@ -103,3 +103,25 @@ def check_role(principal: Principal, allowed: frozenset[Role]) -> Principal:
         names = ", ".join(sorted(r.value for r in allowed))
         raise Forbidden(f"role {principal.role.value!r} may not do this; allowed: {names}")
     return principal
+
+
+class PrincipalCache:
+    """Remembers authenticated keys for `ttl` so a request costs no key lookup; a revocation
+    therefore takes effect within `ttl` (default 5 s)."""
+
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, authorization: str, now: float) -> Principal | None:
+        """The cached principal for this header, if still fresh."""
+        entry = self._entries.get(authorization)
+        if entry is None or entry[0] < now:
+            return None
+        return entry[1]
+
+    def put(self, authorization: str, principal: Principal, now: float) -> None:
+        """Remember a successful authentication."""
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[authorization] = (now + self._ttl, principal)

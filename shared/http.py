@@ -2,21 +2,57 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.auth import Principal, Role, authenticate, check_role
+from shared.auth import Principal, PrincipalCache, Role, authenticate, check_role
 from shared.clock import Clock
 from shared.errors import AppError
 
 PROBLEM = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    """One failed field: a JSON pointer into the request body and what is wrong."""
+
+    pointer: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = []
+
+
+def _problem_doc(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description, "content": {PROBLEM: {}}}
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem_doc("The body is not valid JSON."),
+    401: _problem_doc("No credential, or an unknown or revoked one."),
+    403: _problem_doc("The credential's role may not do this."),
+    404: _problem_doc("No such episode for this force."),
+    409: _problem_doc("Conflicts with the current state or with an earlier request under the same key."),
+    413: _problem_doc("The body is over the size limit."),
+    415: _problem_doc("The body is not application/json."),
+    422: _problem_doc("A field failed validation; `errors` names each one."),
+    503: _problem_doc("Temporarily unable to store the request; send it again."),
+}
 
 
 def problem(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None) -> JSONResponse:
@@ -84,9 +120,16 @@ def request_clock(request: Request) -> Clock:
 
 
 async def current_principal(request: Request) -> Principal:
-    """Authenticate the Authorization header."""
+    """Authenticate the Authorization header (successes are cached briefly; see PrincipalCache)."""
+    header = request.headers.get("authorization")
+    cache: PrincipalCache = request.app.state.principals
+    now = time.monotonic()
+    if header and (cached := cache.get(header, now)) is not None:
+        return cached
     async with _sessions(request)() as session:
-        return await authenticate(session, request.headers.get("authorization"))
+        principal = await authenticate(session, header)
+    cache.put(header or "", principal, now)
+    return principal
 
 
 def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:

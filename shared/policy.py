@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 
-LA_CODE = r"^[EW][0-9]{8}$"
+from shared.events.payloads import LA_CODE
+
 SECRET = r"^whsec_[A-Za-z0-9+/=]{16,}$"
 
 

@@ -12,6 +12,7 @@ import structlog
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI
 
+from shared.auth import PrincipalCache
 from shared.clock import Clock
 from shared.config import ServiceSettings
 from shared.db import is_sqlite, make_engine, make_session_factory
@@ -97,6 +98,7 @@ class Runtime:
         app.state.sessions = self.sessions
         app.state.settings = self.settings
         app.state.clock = self.clock
+        app.state.principals = PrincipalCache(ttl=self.settings.auth_cache_ttl.total_seconds())
         app.state.after_commit = [self.after_commit]
         app.state.runtime = self
         install_problem_handlers(app)

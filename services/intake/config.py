@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
+
+from pydantic import Field
 
 from shared.config import Port, ServiceSettings
 
@@ -12,3 +15,5 @@ class IntakeSettings(ServiceSettings):
 
     http_port: Port = 8001
     clock_skew: timedelta = timedelta(minutes=5)
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
+    max_batch_body_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024

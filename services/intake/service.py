@@ -2,27 +2,78 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import SERVICE
-from services.intake.models import Episode
-from services.intake.schemas import EpisodeReport, EpisodeReturn
+from services.intake.models import Episode, EpisodeVersion, IdempotencyKey
+from services.intake.schemas import (
+    EpisodeCancel,
+    EpisodeOut,
+    EpisodePage,
+    EpisodeReport,
+    EpisodeReturn,
+    EpisodeSummary,
+    EpisodeUpdate,
+    VersionOut,
+)
+from shared.auth import Principal
 from shared.clock import Clock
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.codec import to_event
-from shared.events.payloads import ChildRecord, EpisodeReported, EpisodeReturned, Payload
+from shared.events.codes import RiskGrade
+from shared.events.payloads import EpisodeCancelled, EpisodeReported, EpisodeReturned, EpisodeUpdated, Payload
 from shared.outbox import add_event
 
+Errors = list[dict[str, str]]
+IDENTITY = ("episode_id", "force", "police_reference", "version")
 
-def _fingerprint(report: EpisodeReport) -> str:
-    canonical = json.dumps(report.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+
+def fingerprint(value: Any) -> str:
+    """A stable hash of a JSON-able value (or model), for idempotency checks."""
+    data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def adult_on(born: date) -> date:
+    """The 18th birthday (29 February birthdays turn 18 on 1 March)."""
+    try:
+        return born.replace(year=born.year + 18)
+    except ValueError:
+        return date(born.year + 18, 3, 1)
+
+
+def _future(value: datetime | None, pointer: str, now: datetime, skew: timedelta) -> Errors:
+    if value is not None and value > now + skew:
+        return [{"pointer": pointer, "message": "must not be in the future"}]
+    return []
+
+
+def report_errors(report: EpisodeReport, now: datetime, skew: timedelta) -> Errors:
+    """Rules that need the clock or several fields at once."""
+    errors = _future(report.reported_at, "/reported_at", now, skew)
+    errors += _future(report.last_seen_at, "/last_seen_at", now, skew)
+    if report.last_seen_at is not None and report.last_seen_at > report.reported_at:
+        errors.append({"pointer": "/last_seen_at", "message": "must not be after reported_at"})
+    born, on = report.child.date_of_birth, report.reported_at.date()
+    if born > on:
+        errors.append({"pointer": "/child/date_of_birth", "message": "must not be after reported_at"})
+    elif on >= adult_on(born):
+        errors.append({"pointer": "/child/date_of_birth", "message": "the person is 18 or over at reported_at"})
+    return errors
+
+
+def _invalid(errors: Errors) -> None:
+    if errors:
+        raise InvalidInput(f"{len(errors)} field(s) failed validation", errors=errors)
 
 
 def _emit(session: AsyncSession, payload: Payload, *, episode_id: str, clock: Clock) -> None:
@@ -30,83 +81,293 @@ def _emit(session: AsyncSession, payload: Payload, *, episode_id: str, clock: Cl
     add_event(session, service=SERVICE, event=event, key=episode_id, clock=clock)
 
 
-def _not_in_future(value: datetime, field: str, *, clock: Clock, skew: timedelta) -> None:
-    if value > clock.now() + skew:
-        raise InvalidInput(
-            f"{field} is in the future", errors=[{"pointer": f"/{field}", "message": "must not be in the future"}]
+def _identity(episode: Episode) -> dict[str, Any]:
+    return {
+        "episode_id": episode.id,
+        "force": episode.force,
+        "police_reference": episode.police_reference,
+        "version": episode.version,
+    }
+
+
+def _add_version(
+    session: AsyncSession,
+    episode: Episode,
+    *,
+    kind: str,
+    principal: Principal,
+    now: datetime,
+    changed: list[str],
+    reason: str | None,
+) -> None:
+    session.add(
+        EpisodeVersion(
+            episode_id=episode.id,
+            version=episode.version,
+            kind=kind,
+            record=episode.record,
+            changed_fields=changed,
+            reason=reason,
+            recorded_by=principal.key_id,
+            recorded_at=now,
+            provenance=episode.record.get("provenance", {}),
         )
+    )
 
 
 async def report_episode(
-    session: AsyncSession, *, force: str, report: EpisodeReport, clock: Clock, skew: timedelta
-) -> tuple[Episode, bool]:
-    """Store a reported episode and stage episode.reported; a repeat of the same report returns the original."""
-    fingerprint = _fingerprint(report)
+    session: AsyncSession, *, principal: Principal, report: EpisodeReport, clock: Clock, skew: timedelta
+) -> EpisodeSummary:
+    """Store a reported episode (version 1) and stage episode.reported; the same report again changes nothing."""
+    force, digest = principal.tenant, fingerprint(report)
     existing = await session.scalar(
         select(Episode).where(Episode.force == force, Episode.police_reference == report.police_reference)
     )
     if existing is not None:
-        if existing.report_hash != fingerprint:
+        if existing.report_hash != digest:
             raise Conflict(
                 f"police reference {report.police_reference} already has episode {existing.id} with different "
-                f"details; send changes as an update to /v1/episodes/{existing.id}, not as a new report"
+                f"details; to change it send POST /v1/episodes/{existing.id}/updates with the changed fields"
             )
-        return existing, False
-    _not_in_future(report.reported_at, "reported_at", clock=clock, skew=skew)
+        return summary(existing)
     now = clock.now()
+    _invalid(report_errors(report, now, skew))
+    record = report.model_dump(mode="json", exclude={"police_reference"})
     episode = Episode(
         id=str(uuid.uuid4()),
         force=force,
         police_reference=report.police_reference,
         status="open",
+        version=1,
         risk_grade=report.risk_grade.value,
         reported_at=report.reported_at,
-        child=report.child.model_dump(mode="json"),
-        report_hash=fingerprint,
+        record=record,
+        report_hash=digest,
         created_at=now,
         updated_at=now,
     )
     session.add(episode)
-    payload = EpisodeReported(
-        episode_id=episode.id,
-        force=force,
-        police_reference=episode.police_reference,
-        reported_at=report.reported_at,
-        risk_grade=report.risk_grade,
-        child=ChildRecord.model_validate(episode.child),
-    )
-    _emit(session, payload, episode_id=episode.id, clock=clock)
-    return episode, True
+    _add_version(session, episode, kind="report", principal=principal, now=now, changed=[], reason=None)
+    _emit(session, EpisodeReported(**_identity(episode), **record), episode_id=episode.id, clock=clock)
+    return summary(episode)
 
 
-async def get_episode(session: AsyncSession, *, force: str, episode_id: str) -> Episode:
-    """Return one of the force's episodes; another force's episode does not exist for the caller."""
+async def find_episode(session: AsyncSession, *, force: str, episode_id: str) -> Episode:
+    """One of the force's episodes; another force's episode does not exist for the caller."""
     episode = await session.get(Episode, episode_id)
     if episode is None or episode.force != force:
         raise NotFound(f"no episode {episode_id} for force {force}")
     return episode
 
 
-async def record_return(
-    session: AsyncSession, *, force: str, episode_id: str, body: EpisodeReturn, clock: Clock, skew: timedelta
-) -> Episode:
-    """Record the child's return and stage episode.returned; repeating the same return is a no-op."""
-    episode = await get_episode(session, force=force, episode_id=episode_id)
-    if episode.returned_at is not None:
-        if episode.returned_at == body.returned_at:
-            return episode
-        raise Conflict(f"episode {episode_id} already has a return recorded at {episode.returned_at.isoformat()}")
-    if body.returned_at < episode.reported_at:
-        raise InvalidInput(
-            "returned_at is before the report",
-            errors=[{"pointer": "/returned_at", "message": "must not be before reported_at"}],
-        )
-    _not_in_future(body.returned_at, "returned_at", clock=clock, skew=skew)
-    episode.returned_at = body.returned_at
-    episode.status = "returned"
-    episode.updated_at = clock.now()
-    payload = EpisodeReturned(
-        episode_id=episode.id, force=force, police_reference=episode.police_reference, returned_at=body.returned_at
+def merge_update(record: dict[str, Any], update: EpisodeUpdate) -> tuple[dict[str, Any], list[str]]:
+    """The record after an update, and the dotted names of the fields that really changed."""
+    exclude = {"kind", "reason", "expected_version", "child"}
+    changes = update.model_dump(mode="json", exclude_unset=True, exclude=exclude)
+    merged: dict[str, Any] = dict(record)
+    changed: list[str] = []
+    for name, value in changes.items():
+        if merged.get(name) != value:
+            merged[name], changed = value, [*changed, name]
+    if update.child is not None:
+        child = dict(record["child"])
+        for name, value in update.child.model_dump(mode="json", exclude_unset=True).items():
+            if child.get(name) != value:
+                child[name], changed = value, [*changed, f"child.{name}"]
+        merged["child"] = child
+    return merged, changed
+
+
+def _validated(episode: Episode, record: dict[str, Any]) -> EpisodeReport:
+    try:
+        return EpisodeReport.model_validate({**record, "police_reference": episode.police_reference})
+    except ValidationError as exc:
+        errors = [{"pointer": "/" + "/".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        raise InvalidInput("the updated record is not valid", errors=errors) from None
+
+
+async def update_episode(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    episode_id: str,
+    update: EpisodeUpdate,
+    clock: Clock,
+    skew: timedelta,
+) -> EpisodeSummary:
+    """Apply a re-grade, new information or correction as a new version and stage episode.updated."""
+    episode = await find_episode(session, force=principal.tenant, episode_id=episode_id)
+    if episode.status == "cancelled":
+        raise Conflict(f"episode {episode_id} was cancelled; it can no longer be updated")
+    if update.expected_version is not None and update.expected_version != episode.version:
+        raise Conflict(f"episode {episode_id} is at version {episode.version}, not {update.expected_version}")
+    record, changed = merge_update(episode.record, update)
+    if not changed:
+        return summary(episode)
+    now = clock.now()
+    _invalid(report_errors(_validated(episode, record), now, skew))
+    episode.record, episode.version, episode.updated_at = record, episode.version + 1, now
+    episode.risk_grade = record["risk_grade"]
+    _add_version(
+        session, episode, kind=update.kind.value, principal=principal, now=now, changed=changed, reason=update.reason
+    )
+    payload = EpisodeUpdated(
+        **_identity(episode),
+        **record,
+        kind=update.kind,
+        reason=update.reason,
+        changed_fields=tuple(changed),
+        updated_at=now,
     )
     _emit(session, payload, episode_id=episode.id, clock=clock)
-    return episode
+    return summary(episode)
+
+
+def return_errors(episode: Episode, body: EpisodeReturn, now: datetime, skew: timedelta) -> Errors:
+    """A return cannot precede the report, follow now, or be found after it returned."""
+    errors = _future(body.returned_at, "/returned_at", now, skew) + _future(body.found_at, "/found_at", now, skew)
+    if body.returned_at < episode.reported_at:
+        errors.append({"pointer": "/returned_at", "message": "must not be before reported_at"})
+    if body.found_at is not None and not episode.reported_at <= body.found_at <= body.returned_at:
+        errors.append({"pointer": "/found_at", "message": "must be between reported_at and returned_at"})
+    return errors
+
+
+async def record_return(
+    session: AsyncSession, *, principal: Principal, episode_id: str, body: EpisodeReturn, clock: Clock, skew: timedelta
+) -> EpisodeSummary:
+    """Record the return and stage episode.returned; the same return again is a no-op."""
+    episode = await find_episode(session, force=principal.tenant, episode_id=episode_id)
+    details = body.model_dump(mode="json")
+    if episode.status == "returned":
+        if episode.return_details is not None and _same_return(episode.return_details, details):
+            return summary(episode)
+        raise Conflict(f"episode {episode_id} already has a return recorded at {episode.return_details}")
+    if episode.status == "cancelled":
+        raise Conflict(f"episode {episode_id} was cancelled; a return cannot be recorded")
+    now = clock.now()
+    _invalid(return_errors(episode, body, now, skew))
+    episode.status, episode.returned_at, episode.updated_at = "returned", body.returned_at, now
+    episode.return_details = {**details, "recorded_by": principal.key_id, "recorded_at": now.isoformat()}
+    _emit(session, EpisodeReturned(**_identity(episode), **details), episode_id=episode.id, clock=clock)
+    return summary(episode)
+
+
+def _same_return(stored: dict[str, Any], details: dict[str, Any]) -> bool:
+    return all(stored.get(k) == v for k, v in details.items())
+
+
+async def cancel_episode(
+    session: AsyncSession, *, principal: Principal, episode_id: str, body: EpisodeCancel, clock: Clock
+) -> EpisodeSummary:
+    """Cancel an episode reported in error and stage episode.cancelled; cancelling twice is a no-op."""
+    episode = await find_episode(session, force=principal.tenant, episode_id=episode_id)
+    details = body.model_dump(mode="json")
+    if episode.status == "cancelled":
+        if episode.cancellation is not None and _same_return(episode.cancellation, details):
+            return summary(episode)
+        raise Conflict(f"episode {episode_id} is already cancelled")
+    now = clock.now()
+    episode.status, episode.cancelled_at, episode.updated_at = "cancelled", now, now
+    episode.cancellation = {**details, "recorded_by": principal.key_id, "recorded_at": now.isoformat()}
+    payload = EpisodeCancelled(**_identity(episode), reason=body.reason, detail=body.detail, cancelled_at=now)
+    _emit(session, payload, episode_id=episode.id, clock=clock)
+    return summary(episode)
+
+
+def summary(episode: Episode) -> EpisodeSummary:
+    """The list view of an episode."""
+    return EpisodeSummary(
+        id=episode.id,
+        force=episode.force,
+        police_reference=episode.police_reference,
+        status=episode.status,
+        version=episode.version,
+        risk_grade=RiskGrade(episode.risk_grade),
+        reported_at=episode.reported_at,
+        returned_at=episode.returned_at,
+        classification=(episode.classification or {}).get("classification"),
+    )
+
+
+async def read_episode(session: AsyncSession, *, force: str, episode_id: str) -> EpisodeOut:
+    """An episode with every version, its classification and RHI status."""
+    episode = await find_episode(session, force=force, episode_id=episode_id)
+    rows = await session.scalars(
+        select(EpisodeVersion).where(EpisodeVersion.episode_id == episode.id).order_by(EpisodeVersion.version)
+    )
+    versions = [VersionOut.model_validate(v, from_attributes=True) for v in rows]
+    return EpisodeOut(
+        **summary(episode).model_dump(),
+        risk_grade_mapped=RiskGrade(episode.risk_grade).mapped,
+        cancelled_at=episode.cancelled_at,
+        record=episode.record,
+        return_details=episode.return_details,
+        cancellation=episode.cancellation,
+        versions=versions,
+        classification_detail=episode.classification,
+        rhi=episode.rhi,
+    )
+
+
+def _cursor(episode: Episode) -> str:
+    return base64.urlsafe_b64encode(f"{episode.reported_at.isoformat()}|{episode.id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        when, _, episode_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(when), episode_id
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(
+            "cursor is not one this API issued", errors=[{"pointer": "/cursor", "message": "invalid"}]
+        ) from None
+
+
+async def list_episodes(
+    session: AsyncSession, *, force: str, status: str | None, limit: int, cursor: str | None
+) -> EpisodePage:
+    """The force's episodes, newest report first, optionally by status."""
+    query = select(Episode).where(Episode.force == force)
+    if status is not None:
+        query = query.where(Episode.status == status)
+    if cursor is not None:
+        when, episode_id = _decode_cursor(cursor)
+        query = query.where(tuple_(Episode.reported_at, Episode.id) < tuple_(when, episode_id))
+    rows = list(await session.scalars(query.order_by(Episode.reported_at.desc(), Episode.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    return EpisodePage(items=[summary(e) for e in rows[:limit]], next_cursor=_cursor(rows[limit - 1]) if more else None)
+
+
+async def replay_or_remember(
+    session: AsyncSession, *, force: str, key: str | None, request_hash: str, now: datetime
+) -> IdempotencyKey | None:
+    """The stored answer for a repeated Idempotency-Key, or None; a reused key with another request is a 409."""
+    if key is None:
+        return None
+    row = await session.get(IdempotencyKey, (force, key))
+    if row is not None and row.request_hash != request_hash:
+        raise Conflict(
+            f"Idempotency-Key {key!r} was already used for a different request; send a new key for a new "
+            "request, and send changes to an episode as POST /v1/episodes/{id}/updates"
+        )
+    return row
+
+
+def remember(
+    session: AsyncSession,
+    *,
+    force: str,
+    key: str | None,
+    request_hash: str,
+    status: int,
+    response: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Store the answer to an Idempotency-Key request in the same transaction as its effect."""
+    if key is not None:
+        session.add(
+            IdempotencyKey(
+                force=force, key=key, request_hash=request_hash, status_code=status, response=response, created_at=now
+            )
+        )

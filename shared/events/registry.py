@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from shared.events.payloads import (
+    EpisodeCancelled,
     EpisodeClassified,
     EpisodeReported,
     EpisodeReturned,
+    EpisodeUpdated,
     NotificationDelivered,
     NotificationFailed,
     Payload,
@@ -29,7 +31,9 @@ PAYLOADS: dict[tuple[str, str], type[Payload]] = {
     (model.EVENT_TYPE, model.VERSION): model
     for model in (
         EpisodeReported,
+        EpisodeUpdated,
         EpisodeReturned,
+        EpisodeCancelled,
         EpisodeClassified,
         RhiTaskOpened,
         NotificationDelivered,
@@ -39,7 +43,9 @@ PAYLOADS: dict[tuple[str, str], type[Payload]] = {
 
 TOPIC_OF = {
     "episode.reported": Topic.EPISODES,
+    "episode.updated": Topic.EPISODES,
     "episode.returned": Topic.EPISODES,
+    "episode.cancelled": Topic.EPISODES,
     "episode.classified": Topic.CLASSIFICATIONS,
     "rhi.opened": Topic.RHI,
     "notification.delivered": Topic.NOTIFICATIONS,

@@ -14,7 +14,11 @@ from tests.support import produce, read_topic
 pytestmark = [pytest.mark.e2e]
 
 # Which services consume which topic, so how many dead letters one poison record makes.
-CONSUMERS = {"episodes": ["classifier", "rhi_tracker"], "classifications": ["rhi_tracker"], "rhi": ["notifier"]}
+CONSUMERS = {
+    "episodes": ["classifier", "rhi_tracker"],
+    "classifications": ["intake", "rhi_tracker"],
+    "rhi": ["intake", "notifier"],
+}
 
 
 def deliver_one(stack: Stack, police: Police, timeout: float = 10) -> str:

@@ -9,12 +9,15 @@ import pytest
 from pydantic import ValidationError
 
 from shared.events.codec import DecodeError, decode, encode, to_event
+from shared.events.codes import CancelReason, RiskFactor, UpdateKind
 from shared.events.payloads import (
     ChildRecord,
     Classification,
+    EpisodeCancelled,
     EpisodeClassified,
     EpisodeReported,
     EpisodeReturned,
+    EpisodeUpdated,
     NotificationDelivered,
     NotificationFailed,
     Payload,
@@ -46,6 +49,28 @@ SAMPLES: dict[type[Payload], Payload] = {
     ),
     EpisodeReturned: EpisodeReturned(
         episode_id="ep-1", force="cleveland", police_reference="NB-2026-000123", returned_at=AT
+    ),
+    EpisodeUpdated: EpisodeUpdated(
+        episode_id="ep-1",
+        force="cleveland",
+        police_reference="NB-2026-000123",
+        version=2,
+        reported_at=AT,
+        risk_grade=RiskGrade.HIGH,
+        risk_factors=(RiskFactor.EXPLOITATION_CONCERN,),
+        child=CHILD,
+        kind=UpdateKind.REGRADE,
+        reason="seen with older males",
+        changed_fields=("risk_grade", "risk_factors"),
+        updated_at=AT,
+    ),
+    EpisodeCancelled: EpisodeCancelled(
+        episode_id="ep-1",
+        force="cleveland",
+        police_reference="NB-2026-000123",
+        version=1,
+        reason=CancelReason.REPORTED_IN_ERROR,
+        cancelled_at=AT,
     ),
     EpisodeClassified: EpisodeClassified(
         episode_id="ep-1",

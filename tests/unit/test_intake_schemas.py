@@ -25,7 +25,7 @@ def report(**changes: Any) -> dict[str, Any]:
 
 def test_example_is_valid() -> None:
     parsed = EpisodeReport.model_validate(EXAMPLE)
-    assert parsed.risk_grade is RiskGrade.MEDIUM
+    assert parsed.risk_grade is RiskGrade.NO_APPARENT_RISK
     assert parsed.child.responsible_la == "E06000002"
     assert parsed.reported_at.utcoffset() is not None
 
