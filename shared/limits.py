@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 WITH_BODY = {"POST", "PUT", "PATCH"}
@@ -26,14 +27,26 @@ def is_json(content_type: bytes) -> bool:
 class BodyLimits:
     """ASGI middleware: bodies are JSON and at most `max_bytes` (or a per-path limit); the body is buffered."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, per_path: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        routes: Callable[[], Sequence[BaseRoute]],
+        max_bytes: int,
+        per_path: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
+        self.routes = routes
         self.max_bytes = max_bytes
         self.per_path = dict(per_path or {})
 
+    def _served(self, scope: Scope) -> bool:
+        # Only requests a route will take are checked; the others get the router's 404 or 405.
+        return any(route.matches(scope)[0] == Match.FULL for route in self.routes())
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the body, then hand the app a receive that replays it."""
-        if scope["type"] != "http" or scope["method"] not in WITH_BODY:
+        if scope["type"] != "http" or scope["method"] not in WITH_BODY or not self._served(scope):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])

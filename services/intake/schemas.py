@@ -31,9 +31,9 @@ from shared.events.payloads import (
 Reference = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9/_.-]+$")
 ]
-Location = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Circumstances = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Location = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=r"\S")]
+Circumstances = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000, pattern=r"\S")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=r"\S")]
 
 MAX_BATCH = 100
 CHILD_EXAMPLE: dict[str, Any] = {

@@ -33,9 +33,9 @@ class Payload(BaseModel):
 
 
 LA_CODE = r"^[EW][0-9]{8}$"
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"\S")]
 LaCode = Annotated[str, Field(pattern=LA_CODE, description="ONS local-authority code, e.g. E06000002")]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
 
 
 class Frozen(BaseModel):
