@@ -1,4 +1,4 @@
-.PHONY: run test lint fmt
+.PHONY: run test lint fmt asyncapi
 run:  ## the whole service on SQLite + a local broker, behind http://127.0.0.1:8000
 	scripts/run.sh
 test: ## every test: unit, integration (tansu, SQLite, PostgreSQL), end-to-end, ruff, mypy
@@ -7,3 +7,5 @@ lint:
 	scripts/bootstrap.sh && .venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
 fmt:
 	scripts/bootstrap.sh && .venv/bin/ruff format . && .venv/bin/ruff check --fix .
+asyncapi: ## regenerate docs/asyncapi.yaml from the event models
+	scripts/bootstrap.sh && .venv/bin/python -m devstack.asyncapi docs/asyncapi.yaml

@@ -154,7 +154,8 @@ class ConsumerLoop:
                     failures += 1
                     log.exception("consumer.handler_failed", service=self._service, event_id=decoded.event.id)
                     if failures >= self._max_attempts:
-                        await self._dead_letter(record, f"handler failed {failures} times: {exc!r}")
+                        # Only the exception type: a repr could quote SQL parameters, i.e. child details.
+                        await self._dead_letter(record, f"handler failed {failures} times: {type(exc).__name__}")
                         return
             if self._stopping.is_set():
                 raise asyncio.CancelledError("stopping during retry")
