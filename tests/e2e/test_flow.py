@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
@@ -37,9 +38,23 @@ def test_report_then_return_delivers_one_signed_webhook_within_5_seconds(stack: 
     assert len(hooks_for(stack, episode_id)) == 1, "one notice per (event, recipient, channel)"
 
 
-def test_the_gateway_answers_unknown_paths_with_a_problem(stack: Stack) -> None:
-    import httpx
+def test_the_police_read_back_shows_classification_and_rhi_status(stack: Stack) -> None:
+    police = Police(stack)
+    episode_id = police.report().json()["id"]
+    assert police.returned(episode_id).status_code == 202
 
+    def read_model() -> dict[str, object] | None:
+        episode = httpx.get(f"{police.base}/v1/episodes/{episode_id}", headers=police.headers, timeout=5).json()
+        return episode if episode["rhi"] and episode["classification_detail"] else None
+
+    episode = wait_for(read_model, timeout=10)
+    assert episode["classification"] == "missing"
+    assert episode["classification_detail"]["rule_ids"]
+    assert episode["rhi"]["status"] == "open"
+    assert [v["version"] for v in episode["versions"]] == [1]
+
+
+def test_the_gateway_answers_unknown_paths_with_a_problem(stack: Stack) -> None:
     r = httpx.get(stack.url() + "/v1/nothing-here", timeout=5)
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/problem+json")
