@@ -55,16 +55,20 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create an async engine; on SQLite turn on WAL, a busy timeout and foreign keys."""
+def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
+    """Create an async engine; on SQLite turn on WAL, a busy timeout and foreign keys.
+
+    On SQLite a writing engine starts every transaction with BEGIN IMMEDIATE (a deferred
+    transaction that later writes can fail at once with "database is locked"); a read-only
+    engine uses a deferred BEGIN, so readers never queue behind a writer (WAL lets them read).
+    """
     if not is_sqlite(url):
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **kwargs)
     connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     engine = create_async_engine(url, connect_args=connect_args, **kwargs)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    # pysqlite's implicit BEGIN defers locking; BEGIN IMMEDIATE avoids upgrade deadlocks.
-    event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+    event.listen(engine.sync_engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin_immediate)
     return engine
 
 
@@ -80,6 +84,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_begin_deferred(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

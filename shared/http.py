@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -72,6 +73,12 @@ def pointer(loc: tuple[int | str, ...]) -> str:
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+async def _database_busy(_request: Request, exc: Exception) -> JSONResponse:
+    response = problem(503, "Temporarily unavailable", "the database is busy; send the request again")
+    response.headers["retry-after"] = "1"
+    return response
+
+
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     return problem(exc.status, exc.title, exc.detail, exc.errors)
@@ -108,6 +115,7 @@ def allowed_methods(request: Request) -> list[str]:
 def install_problem_handlers(app: FastAPI) -> None:
     """Map every error to application/problem+json in one place."""
     app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(OperationalError, _database_busy)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
@@ -115,6 +123,20 @@ def install_problem_handlers(app: FastAPI) -> None:
 def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessions
     return factory
+
+
+def _readers(request: Request) -> async_sessionmaker[AsyncSession]:
+    factory: async_sessionmaker[AsyncSession] = getattr(request.app.state, "read_sessions", None) or _sessions(request)
+    return factory
+
+
+async def read_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read-only transaction (on SQLite it never waits for the write lock)."""
+    async with _readers(request)() as session, session.begin():
+        yield session
+
+
+ReadTx = Annotated[AsyncSession, Depends(read_transaction, scope="function")]
 
 
 async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
@@ -141,7 +163,7 @@ async def current_principal(request: Request) -> Principal:
     now = time.monotonic()
     if header and (cached := cache.get(header, now)) is not None:
         return cached
-    async with _sessions(request)() as session:
+    async with _readers(request)() as session:
         principal = await authenticate(session, header)
     cache.put(header or "", principal, now)
     return principal
@@ -167,7 +189,7 @@ def install_health(app: FastAPI) -> None:
     @app.get("/ready", include_in_schema=False)
     async def ready(request: Request) -> JSONResponse:
         try:
-            async with _sessions(request)() as session:
+            async with _readers(request)() as session:
                 await session.execute(text("SELECT 1"))
         except Exception as exc:  # any failure means not ready
             return problem(503, "Not ready", f"database unreachable: {type(exc).__name__}")

@@ -69,6 +69,7 @@ class OutboxRelay:
         service: str,
         sessions: async_sessionmaker[AsyncSession],
         producer: ProducerHolder,
+        readers: async_sessionmaker[AsyncSession] | None = None,
         topic_prefix: str,
         clock: Clock,
         poll_interval: float,
@@ -76,6 +77,7 @@ class OutboxRelay:
     ) -> None:
         self._service = service
         self._sessions = sessions
+        self._readers = readers or sessions
         self._producer = producer
         self._prefix = topic_prefix
         self._clock = clock
@@ -113,7 +115,7 @@ class OutboxRelay:
         """Publish one batch of pending rows and mark them published; return how many."""
         if self._lock:
             return await self._publish_locked()
-        async with self._sessions() as session:
+        async with self._readers() as session:
             rows = list((await session.scalars(self._pending())).all())
         if rows:
             await self._send(rows)

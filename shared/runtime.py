@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 
 from shared.auth import PrincipalCache
 from shared.clock import Clock
-from shared.config import ServiceSettings
+from shared.config import KafkaConfig, ServiceSettings
 from shared.db import is_sqlite, make_engine, make_session_factory
 from shared.http import install_health, install_problem_handlers
 from shared.kafka.client import ProducerHolder, ensure_topics
@@ -32,6 +32,8 @@ class Consumes:
 
     topics: list[str]
     handlers: Mapping[str, Handler]
+    # A consumer whose events are not urgent can wait longer per fetch and poll less.
+    fetch_max_wait_ms: int | None = None
 
 
 @dataclass
@@ -47,13 +49,17 @@ class Runtime:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.engine = make_engine(self.settings.database_url)
+        url = self.settings.database_url
+        self.engine = make_engine(url)
         self.sessions = make_session_factory(self.engine)
+        self.read_engine = make_engine(url, read_only=True) if is_sqlite(url) else self.engine
+        self.read_sessions = make_session_factory(self.read_engine)
         self.kafka = self.settings.kafka()
         self.producer = ProducerHolder(self.kafka)
         self.relay = OutboxRelay(
             service=self.service,
             sessions=self.sessions,
+            readers=self.read_sessions,
             producer=self.producer,
             topic_prefix=self.kafka.topic_prefix,
             clock=self.clock,
@@ -68,7 +74,7 @@ class Runtime:
                 topics=self.consumes.topics,
                 handlers=self.consumes.handlers,
                 sessions=self.sessions,
-                config=self.kafka,
+                config=consumer_config(self.kafka, self.consumes),
                 producer=self.producer,
                 clock=self.clock,
                 after_commit=self.after_commit,
@@ -96,6 +102,7 @@ class Runtime:
         """Build the FastAPI app whose lifespan runs the background parts."""
         app = FastAPI(title=title, description=description, lifespan=self.lifespan)
         app.state.sessions = self.sessions
+        app.state.read_sessions = self.read_sessions
         app.state.settings = self.settings
         app.state.clock = self.clock
         app.state.principals = PrincipalCache(ttl=self.settings.auth_cache_ttl.total_seconds())
@@ -155,4 +162,12 @@ class Runtime:
             await close()
         await self.producer.close()
         await self.engine.dispose()
+        await self.read_engine.dispose()
         log.info("service.stopped", service=self.service)
+
+
+def consumer_config(config: KafkaConfig, consumes: Consumes) -> KafkaConfig:
+    """The Kafka settings with the consumer's own fetch wait, if it has one."""
+    if consumes.fetch_max_wait_ms is None:
+        return config
+    return replace(config, fetch_max_wait_ms=consumes.fetch_max_wait_ms)

@@ -26,7 +26,8 @@ Changes are idempotent on `(force, police_reference)` and on an `Idempotency-Key
 def build(settings: IntakeSettings, clock: Clock | None = None) -> FastAPI:
     """Wire the intake app; tests pass their own settings and clock."""
     clock = clock or SystemClock()
-    consumes = Consumes(topics=[Topic.CLASSIFICATIONS, Topic.RHI], handlers=handlers())
+    # The read model is not urgent: a longer fetch wait keeps an idle intake from polling every 10 ms.
+    consumes = Consumes(topics=[Topic.CLASSIFICATIONS, Topic.RHI], handlers=handlers(), fetch_max_wait_ms=500)
     runtime = Runtime(service=SERVICE, settings=settings, clock=clock, consumes=consumes)
     committer = GroupCommit(runtime.sessions, after_commit=runtime.after_commit)
     runtime.add_closer(committer.close)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import batch, service
+from services.intake import batch, queries, service
 from services.intake.config import IntakeSettings
 from services.intake.schemas import (
     Batch,
@@ -25,7 +25,7 @@ from services.intake.schemas import (
 )
 from shared.auth import Principal, Role
 from shared.group_commit import GroupCommit
-from shared.http import PROBLEM_RESPONSES, Tx, request_clock, require
+from shared.http import PROBLEM_RESPONSES, ReadTx, request_clock, require
 
 router = APIRouter(prefix="/v1/episodes", tags=["episodes"])
 Police = Annotated[Principal, Depends(require(Role.POLICE))]
@@ -148,16 +148,16 @@ async def run_batch(body: Batch, principal: Police, request: Request) -> BatchOu
 @router.get("", response_model=EpisodePage, responses=PROBLEM_RESPONSES)
 async def list_episodes(
     principal: Police,
-    session: Tx,
+    session: ReadTx,
     status: Literal["open", "returned", "cancelled"] | None = Query(default=None, examples=["open"]),
     limit: int = Query(default=50, ge=1, le=500),
     cursor: str | None = Query(default=None, max_length=200),
 ) -> EpisodePage:
     """The force's episodes, newest report first; `status=open` lists those still missing."""
-    return await service.list_episodes(session, force=principal.tenant, status=status, limit=limit, cursor=cursor)
+    return await queries.list_episodes(session, force=principal.tenant, status=status, limit=limit, cursor=cursor)
 
 
 @router.get("/{episode_id}", response_model=EpisodeOut, responses=PROBLEM_RESPONSES)
-async def read_episode(episode_id: str, principal: Police, session: Tx) -> EpisodeOut:
+async def read_episode(episode_id: str, principal: Police, session: ReadTx) -> EpisodeOut:
     """One of the force's episodes with every version, its classification and RHI status."""
-    return await service.read_episode(session, force=principal.tenant, episode_id=episode_id)
+    return await queries.read_episode(session, force=principal.tenant, episode_id=episode_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import uuid
@@ -10,26 +9,23 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import SERVICE
 from services.intake.models import Episode, EpisodeVersion, IdempotencyKey
+from services.intake.queries import find_episode, summary
 from services.intake.schemas import (
     EpisodeCancel,
-    EpisodeOut,
-    EpisodePage,
     EpisodeReport,
     EpisodeReturn,
     EpisodeSummary,
     EpisodeUpdate,
-    VersionOut,
 )
 from shared.auth import Principal
 from shared.clock import Clock
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput
 from shared.events.codec import to_event
-from shared.events.codes import RiskGrade
 from shared.events.payloads import EpisodeCancelled, EpisodeReported, EpisodeReturned, EpisodeUpdated, Payload
 from shared.outbox import add_event
 
@@ -152,14 +148,6 @@ async def report_episode(
     return summary(episode)
 
 
-async def find_episode(session: AsyncSession, *, force: str, episode_id: str) -> Episode:
-    """One of the force's episodes; another force's episode does not exist for the caller."""
-    episode = await session.get(Episode, episode_id)
-    if episode is None or episode.force != force:
-        raise NotFound(f"no episode {episode_id} for force {force}")
-    return episode
-
-
 def merge_update(record: dict[str, Any], update: EpisodeUpdate) -> tuple[dict[str, Any], list[str]]:
     """The record after an update, and the dotted names of the fields that really changed."""
     exclude = {"kind", "reason", "expected_version", "child"}
@@ -273,70 +261,6 @@ async def cancel_episode(
     payload = EpisodeCancelled(**_identity(episode), reason=body.reason, detail=body.detail, cancelled_at=now)
     _emit(session, payload, episode_id=episode.id, clock=clock)
     return summary(episode)
-
-
-def summary(episode: Episode) -> EpisodeSummary:
-    """The list view of an episode."""
-    return EpisodeSummary(
-        id=episode.id,
-        force=episode.force,
-        police_reference=episode.police_reference,
-        status=episode.status,
-        version=episode.version,
-        risk_grade=RiskGrade(episode.risk_grade),
-        reported_at=episode.reported_at,
-        returned_at=episode.returned_at,
-        classification=(episode.classification or {}).get("classification"),
-    )
-
-
-async def read_episode(session: AsyncSession, *, force: str, episode_id: str) -> EpisodeOut:
-    """An episode with every version, its classification and RHI status."""
-    episode = await find_episode(session, force=force, episode_id=episode_id)
-    rows = await session.scalars(
-        select(EpisodeVersion).where(EpisodeVersion.episode_id == episode.id).order_by(EpisodeVersion.version)
-    )
-    versions = [VersionOut.model_validate(v, from_attributes=True) for v in rows]
-    return EpisodeOut(
-        **summary(episode).model_dump(),
-        risk_grade_mapped=RiskGrade(episode.risk_grade).mapped,
-        cancelled_at=episode.cancelled_at,
-        record=episode.record,
-        return_details=episode.return_details,
-        cancellation=episode.cancellation,
-        versions=versions,
-        classification_detail=episode.classification,
-        rhi=episode.rhi,
-    )
-
-
-def _cursor(episode: Episode) -> str:
-    return base64.urlsafe_b64encode(f"{episode.reported_at.isoformat()}|{episode.id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        when, _, episode_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(when), episode_id
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput(
-            "cursor is not one this API issued", errors=[{"pointer": "/cursor", "message": "invalid"}]
-        ) from None
-
-
-async def list_episodes(
-    session: AsyncSession, *, force: str, status: str | None, limit: int, cursor: str | None
-) -> EpisodePage:
-    """The force's episodes, newest report first, optionally by status."""
-    query = select(Episode).where(Episode.force == force)
-    if status is not None:
-        query = query.where(Episode.status == status)
-    if cursor is not None:
-        when, episode_id = _decode_cursor(cursor)
-        query = query.where(tuple_(Episode.reported_at, Episode.id) < tuple_(when, episode_id))
-    rows = list(await session.scalars(query.order_by(Episode.reported_at.desc(), Episode.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    return EpisodePage(items=[summary(e) for e in rows[:limit]], next_cursor=_cursor(rows[limit - 1]) if more else None)
 
 
 async def replay_or_remember(
