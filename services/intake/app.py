@@ -35,7 +35,7 @@ def build(settings: IntakeSettings, clock: Clock | None = None) -> FastAPI:
     app.state.group_commit = committer
     app.add_middleware(
         BodyLimits,
-        routes=lambda: app.routes,
+        routes=lambda: app.router.routes,
         max_bytes=settings.max_body_bytes,
         per_path={"/v1/episodes/batch": settings.max_batch_body_bytes},
     )
