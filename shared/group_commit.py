@@ -12,7 +12,7 @@ request stays all-or-nothing and is answered only after its transaction committe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
 import structlog
@@ -24,6 +24,7 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[Any]]
 Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
+Prefetch = Callable[[AsyncSession, list[Hashable]], Awaitable[None]]
 
 
 class GroupCommit:
@@ -34,20 +35,29 @@ class GroupCommit:
         sessions: async_sessionmaker[AsyncSession],
         *,
         after_commit: Callable[[], None],
+        prefetch: Prefetch | None = None,
         max_batch: int = 256,
     ) -> None:
         self._sessions = sessions
         self._after_commit = after_commit
+        self._prefetch = prefetch
         self._max_batch = max_batch
         self._queue: list[tuple[Work, asyncio.Future[Any]]] = []
+        self._hints: dict[int, Hashable] = {}
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run `work` in the next shared transaction and return its result once committed."""
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]], *, hint: Hashable | None = None) -> T:
+        """Run `work` in the next shared transaction and return its result once committed.
+
+        A `hint` (e.g. a natural key) is handed, with the batch's other hints, to `prefetch`
+        before the units run, so one query can serve the whole batch.
+        """
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop(), name="group-commit")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        if hint is not None:
+            self._hints[id(future)] = hint
         self._queue.append((work, future))
         self._ready.set()
         return await asyncio.shield(future)
@@ -85,6 +95,9 @@ class GroupCommit:
     async def _together(self, batch: list[tuple[Work, asyncio.Future[Any]]]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         async with self._sessions() as session, session.begin():
+            hints = [h for _, f in batch if (h := self._hints.get(id(f))) is not None]
+            if self._prefetch is not None and hints:
+                await self._prefetch(session, hints)
             with session.no_autoflush:
                 for work, future in batch:
                     try:
@@ -102,6 +115,7 @@ class GroupCommit:
 
     def _settle(self, outcomes: list[Outcome]) -> None:
         for future, result, error in outcomes:
+            self._hints.pop(id(future), None)
             if future.done():
                 continue
             if error is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.intake import SERVICE
+from services.intake import SERVICE, service
 from services.intake.config import IntakeSettings
 from services.intake.handlers import handlers
 from services.intake.routes import router
@@ -29,7 +29,7 @@ def build(settings: IntakeSettings, clock: Clock | None = None) -> FastAPI:
     # The read model is not urgent: a longer fetch wait keeps an idle intake from polling every 10 ms.
     consumes = Consumes(topics=[Topic.CLASSIFICATIONS, Topic.RHI], handlers=handlers(), fetch_max_wait_ms=500)
     runtime = Runtime(service=SERVICE, settings=settings, clock=clock, consumes=consumes)
-    committer = GroupCommit(runtime.sessions, after_commit=runtime.after_commit)
+    committer = GroupCommit(runtime.sessions, after_commit=runtime.after_commit, prefetch=service.prefetch_reports)
     runtime.add_closer(committer.close)
     app = runtime.create_app(title="Missing children: intake", description=DESCRIPTION, routers=[router])
     app.state.group_commit = committer

@@ -51,6 +51,7 @@ async def _submit(
     key: str | None,
     body: BaseModel,
     action: Callable[[AsyncSession], Awaitable[EpisodeSummary]],
+    hint: tuple[str, str] | None = None,
 ) -> JSONResponse:
     """Run one change through group commit, replaying the stored answer for a repeated Idempotency-Key."""
     committer: GroupCommit = request.app.state.group_commit
@@ -69,7 +70,7 @@ async def _submit(
         )
         return 202, result
 
-    status, content = await committer.run(work)
+    status, content = await committer.run(work, hint=hint)
     return JSONResponse(content, status_code=status)
 
 
@@ -85,6 +86,7 @@ async def report_episode(
         idempotency_key,
         body,
         lambda s: service.report_episode(s, principal=principal, report=body, clock=clock, skew=skew),
+        hint=(principal.tenant, body.police_reference),
     )
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Hashable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import SERVICE
@@ -111,14 +112,32 @@ def _add_version(
     )
 
 
+PREFETCHED = "intake.episodes_by_reference"
+
+
+async def prefetch_reports(session: AsyncSession, hints: list[Hashable]) -> None:
+    """Look up, in one query, the episodes a batch of reports might repeat (hints are (force, reference))."""
+    keys = {h for h in hints if isinstance(h, tuple)}
+    if not keys:
+        return
+    query = select(Episode).where(tuple_(Episode.force, Episode.police_reference).in_(list(keys)))
+    found = {(e.force, e.police_reference): e for e in await session.scalars(query)}
+    session.info[PREFETCHED] = {key: found.get(key) for key in keys}
+
+
 async def report_episode(
     session: AsyncSession, *, principal: Principal, report: EpisodeReport, clock: Clock, skew: timedelta
 ) -> EpisodeSummary:
     """Store a reported episode (version 1) and stage episode.reported; the same report again changes nothing."""
     force, digest = principal.tenant, fingerprint(report)
-    existing = await session.scalar(
-        select(Episode).where(Episode.force == force, Episode.police_reference == report.police_reference)
-    )
+    known: dict[tuple[str, str], Episode | None] = session.info.get(PREFETCHED, {})
+    natural_key = (force, report.police_reference)
+    if natural_key in known:
+        existing = known[natural_key]
+    else:
+        existing = await session.scalar(
+            select(Episode).where(Episode.force == force, Episode.police_reference == report.police_reference)
+        )
     if existing is not None:
         if existing.report_hash != digest:
             raise Conflict(
