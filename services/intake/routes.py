@@ -55,7 +55,8 @@ async def _submit(
 ) -> JSONResponse:
     """Run one change through group commit, replaying the stored answer for a repeated Idempotency-Key."""
     committer: GroupCommit = request.app.state.group_commit
-    request_hash = service.fingerprint({"path": request.url.path, "body": body.model_dump(mode="json")})
+    # Only a request carrying an Idempotency-Key needs a hash of itself.
+    request_hash = service.fingerprint({"path": request.url.path, "body": body.model_dump(mode="json")}) if key else ""
     now = request_clock(request).now()
 
     async def work(session: AsyncSession) -> tuple[int, dict[str, Any]]:

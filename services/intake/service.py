@@ -129,7 +129,8 @@ async def report_episode(
     session: AsyncSession, *, principal: Principal, report: EpisodeReport, clock: Clock, skew: timedelta
 ) -> EpisodeSummary:
     """Store a reported episode (version 1) and stage episode.reported; the same report again changes nothing."""
-    force, digest = principal.tenant, fingerprint(report)
+    full = report.model_dump(mode="json")
+    force, digest = principal.tenant, fingerprint(full)
     known: dict[tuple[str, str], Episode | None] = session.info.get(PREFETCHED, {})
     natural_key = (force, report.police_reference)
     if natural_key in known:
@@ -147,7 +148,7 @@ async def report_episode(
         return summary(existing)
     now = clock.now()
     _invalid(report_errors(report, now, skew))
-    record = report.model_dump(mode="json", exclude={"police_reference"})
+    record = {name: value for name, value in full.items() if name != "police_reference"}
     episode = Episode(
         id=str(uuid.uuid4()),
         force=force,
