@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
@@ -112,6 +113,7 @@ class PrincipalCache:
     def __init__(self, ttl: float) -> None:
         self._ttl = ttl
         self._entries: dict[str, tuple[float, Principal]] = {}
+        self.inflight: dict[str, asyncio.Future[Principal]] = {}
 
     def get(self, authorization: str, now: float) -> Principal | None:
         """The cached principal for this header, if still fresh."""

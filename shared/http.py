@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
@@ -158,15 +159,28 @@ def request_clock(request: Request) -> Clock:
 
 async def current_principal(request: Request) -> Principal:
     """Authenticate the Authorization header (successes are cached briefly; see PrincipalCache)."""
-    header = request.headers.get("authorization")
+    header = request.headers.get("authorization") or ""
     cache: PrincipalCache = request.app.state.principals
-    now = time.monotonic()
-    if header and (cached := cache.get(header, now)) is not None:
+    if (cached := cache.get(header, time.monotonic())) is not None:
         return cached
-    async with _readers(request)() as session:
-        principal = await authenticate(session, header)
-    cache.put(header or "", principal, now)
-    return principal
+    # One lookup per key at a time: when a cached key expires, the requests in flight share it.
+    pending = cache.inflight.get(header)
+    if pending is not None:
+        return await asyncio.shield(pending)
+    future: asyncio.Future[Principal] = asyncio.get_running_loop().create_future()
+    cache.inflight[header] = future
+    try:
+        async with _readers(request)() as session:
+            principal = await authenticate(session, header or None)
+        cache.put(header, principal, time.monotonic())
+        future.set_result(principal)
+        return principal
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved here, so an unwaited failure is not reported as lost
+        raise
+    finally:
+        cache.inflight.pop(header, None)
 
 
 def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:

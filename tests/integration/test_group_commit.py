@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
+import shared.http
 from services.intake.models import Episode, EpisodeVersion
-from shared.auth import Role
+from shared.auth import Principal, Role
 from shared.outbox import OutboxMessage
 from tests.integration.test_intake_api import auth, client, count, new_key, report, sessions_of
 
@@ -33,3 +36,23 @@ async def test_concurrent_reports_in_one_batch_each_get_their_own_answer(client:
     assert await count(client, Episode) == 13
     assert await count(client, EpisodeVersion) == 13
     assert await count(client, OutboxMessage) == 13
+
+
+async def test_concurrent_requests_with_an_uncached_key_share_one_lookup(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = auth(await new_key(sessions_of(client), Role.POLICE, "cleveland"))
+    calls = 0
+    real = shared.http.authenticate
+
+    async def counting(session: AsyncSession, header: str | None) -> Principal:
+        nonlocal calls
+        calls += 1
+        return await real(session, header)
+
+    monkeypatch.setattr(shared.http, "authenticate", counting)
+    answers = await asyncio.gather(*(client.get("/v1/episodes", headers=headers) for _ in range(20)))
+    assert [a.status_code for a in answers] == [200] * 20
+    assert calls == 1
+    bad = await asyncio.gather(*(client.get("/v1/episodes", headers=auth("mcn_unknown")) for _ in range(5)))
+    assert [a.status_code for a in bad] == [401] * 5
