@@ -46,6 +46,7 @@ class GroupCommit:
         self._hints: dict[int, Hashable] = {}
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]], *, hint: Hashable | None = None) -> T:
         """Run `work` in the next shared transaction and return its result once committed.
@@ -53,6 +54,8 @@ class GroupCommit:
         A `hint` (e.g. a natural key) is handed, with the batch's other hints, to `prefetch`
         before the units run, so one query can serve the whole batch.
         """
+        if self._closing:
+            raise TransientError("the service is shutting down; send the request again")
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop(), name="group-commit")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
@@ -63,11 +66,12 @@ class GroupCommit:
         return await asyncio.shield(future)
 
     async def close(self) -> None:
-        """Finish what is queued, then stop."""
+        """Finish what is queued and the batch in flight, then stop."""
+        self._closing = True
+        self._ready.set()
         if self._task is not None:
-            while self._queue:
-                await asyncio.sleep(0.01)
-            self._task.cancel()
+            # Cancelling mid-commit would abandon a transaction and its connection; let the loop end itself.
+            await self._task
 
     async def _loop(self) -> None:
         while True:
@@ -76,6 +80,8 @@ class GroupCommit:
             while self._queue:
                 batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
                 await self._commit(batch)
+            if self._closing:
+                return
 
     async def _commit(self, batch: list[tuple[Work, asyncio.Future[Any]]]) -> None:
         try:

@@ -158,12 +158,17 @@ class Runtime:
         for task in done:
             if not task.cancelled() and task.exception() is not None:
                 log.error("service.task_failed", task=task.get_name(), error=repr(task.exception()))
+        await self.close()
+        log.info("service.stopped", service=self.service)
+
+    async def close(self) -> None:
+        """Close clients, the producer and both engines (an app used without its lifespan calls this too)."""
         for close in self.closers:
             await close()
         await self.producer.close()
         await self.engine.dispose()
-        await self.read_engine.dispose()
-        log.info("service.stopped", service=self.service)
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
 def consumer_config(config: KafkaConfig, consumes: Consumes) -> KafkaConfig:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from devstack.broker import Broker
 from devstack.postgres import PostgresServer, start_postgres
 from shared.config import KafkaConfig, ServiceSettings
 from shared.db import make_engine, make_session_factory
+from shared.kafka.client import ProducerHolder
 from tests.support import upgrade
 
 
@@ -63,3 +64,20 @@ def kafka(broker: Broker) -> KafkaConfig:
         kafka_bootstrap_servers=broker.bootstrap, kafka_session_timeout_ms=3000, kafka_heartbeat_interval_ms=500
     ).kafka()
     return replace(base, topic_prefix=f"t{uuid.uuid4().hex[:8]}.", partitions=1)
+
+
+Producers = Callable[[KafkaConfig], ProducerHolder]
+
+
+@pytest.fixture
+async def producers() -> AsyncIterator[Producers]:
+    """Makes producer holders for a test and closes every one of them after it."""
+    made: list[ProducerHolder] = []
+
+    def make(config: KafkaConfig) -> ProducerHolder:
+        made.append(ProducerHolder(config))
+        return made[-1]
+
+    yield make
+    for holder in made:
+        await holder.close()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from alembic import command
 from alembic.config import Config
+from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -59,3 +62,14 @@ async def produce(bootstrap: str, topic: str, value: bytes, key: bytes | None = 
         await producer.send_and_wait(topic, value, key=key)
     finally:
         await producer.stop()
+
+
+@asynccontextmanager
+async def in_process(app: FastAPI, base_url: str = "http://service") -> AsyncIterator[httpx.AsyncClient]:
+    """A client for an app built by a composition root, without its background parts; closes the runtime after."""
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+    finally:
+        await app.state.runtime.close()

@@ -17,8 +17,9 @@ from shared.events.codec import Decoded, encode, to_event
 from shared.events.payloads import ChildRecord, EpisodeReported, RiskGrade
 from shared.events.registry import Topic
 from shared.inbox import InboxEntry
-from shared.kafka.client import ProducerHolder, ensure_topics
+from shared.kafka.client import ensure_topics
 from shared.kafka.consumer import ConsumerLoop, Handler
+from tests.conftest import Producers
 from tests.support import eventually, produce, read_topic
 
 pytestmark = [pytest.mark.kafka]
@@ -54,6 +55,7 @@ def loop(
     kafka: KafkaConfig,
     sessions: async_sessionmaker[AsyncSession],
     handlers: dict[str, Handler],
+    producers: Producers,
 ) -> ConsumerLoop:
     return cls(
         service="test_service",
@@ -61,7 +63,7 @@ def loop(
         handlers=handlers,
         sessions=sessions,
         config=kafka,
-        producer=ProducerHolder(kafka),
+        producer=producers(kafka),
         clock=FrozenClock(NOW),
     )
 
@@ -82,18 +84,18 @@ async def inbox_count(sessions: async_sessionmaker[AsyncSession]) -> int:
 
 
 async def test_redelivery_after_crash_before_offset_commit_has_no_second_effect(
-    kafka: KafkaConfig, sessions: async_sessionmaker[AsyncSession]
+    kafka: KafkaConfig, sessions: async_sessionmaker[AsyncSession], producers: Producers
 ) -> None:
     await ensure_topics(kafka)
     await produce(kafka.bootstrap_servers, kafka.topic_prefix + Topic.EPISODES, reported("ep-1"), b"ep-1")
     seen: list[str] = []
-    first = loop(CrashBeforeOffsetCommit, kafka, sessions, recording_handler(seen))
+    first = loop(CrashBeforeOffsetCommit, kafka, sessions, recording_handler(seen), producers)
     with pytest.raises(Crash):
         await asyncio.wait_for(first.run(), timeout=30)
     assert seen == ["ep-1"]
     assert await inbox_count(sessions) == 1
 
-    second = loop(ConsumerLoop, kafka, sessions, recording_handler(seen))
+    second = loop(ConsumerLoop, kafka, sessions, recording_handler(seen), producers)
     task = asyncio.create_task(second.run())
     await eventually(lambda: _ready(second.stats.duplicates == 1), timeout=30)
     second.stop()
@@ -124,7 +126,7 @@ POISON = [
 
 
 async def test_poison_messages_go_to_the_dead_letter_topic_and_the_loop_goes_on(
-    kafka: KafkaConfig, sessions: async_sessionmaker[AsyncSession]
+    kafka: KafkaConfig, sessions: async_sessionmaker[AsyncSession], producers: Producers
 ) -> None:
     await ensure_topics(kafka)
     topic = kafka.topic_prefix + Topic.EPISODES
@@ -132,7 +134,7 @@ async def test_poison_messages_go_to_the_dead_letter_topic_and_the_loop_goes_on(
         await produce(kafka.bootstrap_servers, topic, value, b"k")
     await produce(kafka.bootstrap_servers, topic, reported("ep-after"), b"k")
     seen: list[str] = []
-    consumer = loop(ConsumerLoop, kafka, sessions, recording_handler(seen))
+    consumer = loop(ConsumerLoop, kafka, sessions, recording_handler(seen), producers)
     task = asyncio.create_task(consumer.run())
     await eventually(lambda: _ready(seen == ["ep-after"]), timeout=30)
     consumer.stop()
@@ -149,21 +151,21 @@ async def test_poison_messages_go_to_the_dead_letter_topic_and_the_loop_goes_on(
 
 
 async def test_offsets_are_committed_after_processing(
-    kafka: KafkaConfig, sessions: async_sessionmaker[AsyncSession]
+    kafka: KafkaConfig, sessions: async_sessionmaker[AsyncSession], producers: Producers
 ) -> None:
     await ensure_topics(kafka)
     topic = kafka.topic_prefix + Topic.EPISODES
     for n in range(5):
         await produce(kafka.bootstrap_servers, topic, reported(f"ep-{n}"), f"ep-{n}".encode())
     seen: list[str] = []
-    consumer = loop(ConsumerLoop, kafka, sessions, recording_handler(seen))
+    consumer = loop(ConsumerLoop, kafka, sessions, recording_handler(seen), producers)
     task = asyncio.create_task(consumer.run())
     await eventually(lambda: _ready(len(seen) == 5), timeout=30)
     consumer.stop()
     await asyncio.wait_for(task, timeout=15)
 
     await produce(kafka.bootstrap_servers, topic, reported("sentinel"), b"sentinel")
-    again = loop(ConsumerLoop, kafka, sessions, recording_handler(seen))
+    again = loop(ConsumerLoop, kafka, sessions, recording_handler(seen), producers)
     task = asyncio.create_task(again.run())
     await eventually(lambda: _ready("sentinel" in seen), timeout=30)
     again.stop()

@@ -18,6 +18,7 @@ from shared.auth import Role, create_key, revoke_key
 from shared.clock import FrozenClock
 from shared.events.codec import decode
 from shared.outbox import OutboxMessage
+from tests.support import in_process
 
 NOW = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
 
@@ -46,11 +47,8 @@ async def new_key(sessions: async_sessionmaker[AsyncSession], role: Role, tenant
 
 @pytest.fixture
 async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = build(IntakeSettings(database_url=db_url), clock=FrozenClock(NOW))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as c:
-        c.app = app  # type: ignore[attr-defined]
+    async with in_process(build(IntakeSettings(database_url=db_url), clock=FrozenClock(NOW)), "http://intake") as c:
         yield c
-    await app.state.runtime.engine.dispose()
 
 
 def sessions_of(client: httpx.AsyncClient) -> async_sessionmaker[AsyncSession]:

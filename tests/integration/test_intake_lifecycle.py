@@ -18,17 +18,17 @@ from shared.clock import FrozenClock
 from shared.events.codec import decode
 from shared.outbox import OutboxMessage
 from tests.integration.test_intake_api import auth, count, new_key, report, sessions_of
+from tests.support import in_process
 
 NOW = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = build(IntakeSettings(database_url=db_url, max_body_bytes=4096), clock=FrozenClock(NOW))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as c:
-        c.app = app  # type: ignore[attr-defined]
+    async with in_process(
+        build(IntakeSettings(database_url=db_url, max_body_bytes=4096), clock=FrozenClock(NOW)), "http://intake"
+    ) as c:
         yield c
-    await app.state.runtime.engine.dispose()
 
 
 async def police(client: httpx.AsyncClient, force: str = "cleveland") -> dict[str, str]:

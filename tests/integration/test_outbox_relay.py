@@ -17,8 +17,8 @@ from shared.db import is_sqlite
 from shared.events.codec import decode, to_event
 from shared.events.payloads import EpisodeReturned
 from shared.events.registry import Topic
-from shared.kafka.client import ProducerHolder
 from shared.outbox import OutboxMessage, OutboxRelay, add_event
+from tests.conftest import Producers
 from tests.support import eventually, read_topic
 
 pytestmark = [pytest.mark.kafka]
@@ -37,11 +37,13 @@ async def stage(sessions: async_sessionmaker[AsyncSession], n: int) -> list[str]
     return ids
 
 
-def relay(sessions: async_sessionmaker[AsyncSession], kafka: KafkaConfig, db_url: str) -> OutboxRelay:
+def relay(
+    sessions: async_sessionmaker[AsyncSession], kafka: KafkaConfig, db_url: str, producers: Producers
+) -> OutboxRelay:
     return OutboxRelay(
         service="intake",
         sessions=sessions,
-        producer=ProducerHolder(kafka),
+        producer=producers(kafka),
         topic_prefix=kafka.topic_prefix,
         clock=CLOCK,
         poll_interval=0.05,
@@ -59,10 +61,10 @@ async def all_published(sessions: async_sessionmaker[AsyncSession]) -> bool:
 
 
 async def test_staged_events_are_published_once_in_order(
-    sessions: async_sessionmaker[AsyncSession], kafka: KafkaConfig, db_url: str
+    sessions: async_sessionmaker[AsyncSession], kafka: KafkaConfig, db_url: str, producers: Producers
 ) -> None:
     ids = await stage(sessions, 20)
-    r = relay(sessions, kafka, db_url)
+    r = relay(sessions, kafka, db_url, producers)
     assert await r.publish_batch() == 20
     assert await r.publish_batch() == 0, "published rows are not sent again"
     records = await read_topic(kafka.bootstrap_servers, kafka.topic_prefix + Topic.EPISODES, expected=20)
@@ -72,11 +74,11 @@ async def test_staged_events_are_published_once_in_order(
 
 
 async def test_relay_retries_while_the_broker_is_down_then_publishes_once(
-    sessions: async_sessionmaker[AsyncSession], kafka: KafkaConfig, db_url: str
+    sessions: async_sessionmaker[AsyncSession], kafka: KafkaConfig, db_url: str, producers: Producers
 ) -> None:
     down = Broker()  # a port with nothing listening yet
     config = replace(kafka, bootstrap_servers=down.bootstrap, request_timeout_ms=2000)
-    r = relay(sessions, config, db_url)
+    r = relay(sessions, config, db_url, producers)
     task = asyncio.create_task(r.run())
     ids = await stage(sessions, 3)
     r.wake()

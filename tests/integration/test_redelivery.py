@@ -30,10 +30,11 @@ from shared.db import is_sqlite
 from shared.events.codec import encode, to_event
 from shared.events.payloads import ChildRecord, EpisodeReported, EpisodeReturned, Payload, RiskGrade
 from shared.events.registry import Topic
-from shared.kafka.client import ProducerHolder, ensure_topics
+from shared.kafka.client import ensure_topics
 from shared.kafka.consumer import ConsumerLoop, Handler
 from shared.outbox import OutboxMessage, OutboxRelay
 from shared.policy import load_policy
+from tests.conftest import Producers
 from tests.integration.test_consumer_loop import Crash, CrashBeforeOffsetCommit
 from tests.support import eventually, produce
 
@@ -83,13 +84,14 @@ async def crash_then_recover(
     topics: list[str],
     table: dict[str, Handler],
     expect_duplicates: int,
+    producers: Producers,
 ) -> None:
     """Run a consumer that dies before committing offsets, then a healthy one that must only see duplicates."""
     common = {"service": service, "topics": topics, "handlers": table, "sessions": sessions, "config": kafka}
-    first = CrashBeforeOffsetCommit(**common, producer=ProducerHolder(kafka), clock=CLOCK)
+    first = CrashBeforeOffsetCommit(**common, producer=producers(kafka), clock=CLOCK)
     with pytest.raises(Crash):
         await asyncio.wait_for(first.run(), timeout=30)
-    second = ConsumerLoop(**common, producer=ProducerHolder(kafka), clock=CLOCK)
+    second = ConsumerLoop(**common, producer=producers(kafka), clock=CLOCK)
     task = asyncio.create_task(second.run())
     await eventually(lambda: _at_least(second.stats.duplicates, expect_duplicates), timeout=30)
     second.stop()
@@ -102,7 +104,11 @@ async def _at_least(value: int, target: int) -> bool:
 
 
 async def test_redelivered_return_opens_no_second_task_and_sends_no_second_webhook(
-    kafka: KafkaConfig, sessions: async_sessionmaker[AsyncSession], db_url: str, receiver: tuple[Path, Path]
+    kafka: KafkaConfig,
+    sessions: async_sessionmaker[AsyncSession],
+    db_url: str,
+    receiver: tuple[Path, Path],
+    producers: Producers,
 ) -> None:
     policy_path, hooks_log = receiver
     await ensure_topics(kafka)
@@ -123,14 +129,16 @@ async def test_redelivered_return_opens_no_second_task_and_sends_no_second_webho
     await produce(kafka.bootstrap_servers, episodes, event_bytes(returned), b"ep-1")
 
     tracker = tracker_handlers(clock=CLOCK, deadline=timedelta(hours=72))
-    await crash_then_recover(kafka, sessions, "rhi_tracker", [Topic.EPISODES], tracker, expect_duplicates=2)
+    await crash_then_recover(
+        kafka, sessions, "rhi_tracker", [Topic.EPISODES], tracker, expect_duplicates=2, producers=producers
+    )
     assert await count(sessions, Task) == 1
     assert await count(sessions, OutboxMessage, event_type="rhi.opened") == 1
 
     relay = OutboxRelay(
         service="rhi_tracker",
         sessions=sessions,
-        producer=ProducerHolder(kafka),
+        producer=producers(kafka),
         topic_prefix=kafka.topic_prefix,
         clock=CLOCK,
         poll_interval=0.05,
@@ -140,7 +148,9 @@ async def test_redelivered_return_opens_no_second_task_and_sends_no_second_webho
 
     policy = load_policy(policy_path)
     notifier = notifier_handlers(policy=policy, clock=CLOCK)
-    await crash_then_recover(kafka, sessions, "notifier", [Topic.RHI], notifier, expect_duplicates=1)
+    await crash_then_recover(
+        kafka, sessions, "notifier", [Topic.RHI], notifier, expect_duplicates=1, producers=producers
+    )
     assert await count(sessions, Delivery) == 1
 
     settings = NotifierSettings(database_url=db_url, policy_file=policy_path)
