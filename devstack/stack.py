@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from devstack.broker import Broker, wait_for_port
+from devstack.broker import Broker, spawn_logged, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "classifier", "rhi_tracker", "notifier")
@@ -89,16 +89,15 @@ class Stack:
     def start(self, name: str) -> None:
         """Start one part (a service, the receiver or the gateway) as its own process."""
         module = f"services.{name}" if name in SERVICES else f"devstack.{name}"
-        log = open(self.config.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115
-        to_terminal = name == "receiver" and self.config.receiver_to_terminal
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", module],
-            cwd=ROOT,
-            env=self.env(name),
-            stdout=None if to_terminal else log,
-            stderr=log,
-            start_new_session=True,  # Ctrl-C reaches the runner only, which stops the parts in order
-        )
+        log_path = self.config.data_dir / "logs" / f"{name}.log"
+        cmd = [sys.executable, "-m", module]
+        # Each part in its own session: Ctrl-C reaches the runner only, which stops the parts in order.
+        popen = {"cwd": ROOT, "env": self.env(name), "start_new_session": True}
+        if name == "receiver" and self.config.receiver_to_terminal:
+            with open(log_path, "ab") as log:
+                self.procs[name] = subprocess.Popen(cmd, stderr=log, **popen)  # type: ignore[call-overload]
+        else:
+            self.procs[name] = spawn_logged(cmd, log_path, **popen)
 
     def wait_healthy(self, name: str, timeout: float = 30) -> None:
         """Wait until a part answers /health, or raise with the tail of its log."""

@@ -13,7 +13,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from devstack.broker import Broker, free_port, wait_for_port
+from devstack.broker import Broker, free_port, spawn_logged, wait_for_port
 from services.intake.app import build
 from services.intake.config import IntakeSettings
 from tests.support import ROOT, upgrade
@@ -37,21 +37,14 @@ def intake(broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     cli = [sys.executable, "-m", "shared.auth_cli", "create", "--role", "police", "--tenant", "fuzzforce"]
     key = subprocess.run(cli, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout.split()[-1]
     port = free_port()
-    log = open(Path(data) / "intake.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "services.intake"],
-        cwd=ROOT,
-        env={**env, "MCN_HTTP_PORT": str(port)},
-        stdout=log,
-        stderr=log,
-    )
+    cmd = [sys.executable, "-m", "services.intake"]
+    proc = spawn_logged(cmd, Path(data) / "intake.log", cwd=ROOT, env={**env, "MCN_HTTP_PORT": str(port)})
     try:
         wait_for_port("127.0.0.1", port, 30, proc)
         yield f"http://127.0.0.1:{port}", key
     finally:
         proc.terminate()
         proc.wait(timeout=15)
-        log.close()
 
 
 def served_openapi() -> dict[str, object]:
