@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from shared.events.envelope import CONTENT_TYPE, CloudEvent
-from shared.events.payloads import Payload
+from shared.events.payloads.base import Payload
 from shared.events.registry import PAYLOADS, TOPIC_OF, Topic, dead_letter_topic
 
 Json = dict[str, Any]

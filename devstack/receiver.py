@@ -121,7 +121,7 @@ async def health(_request: Request) -> JSONResponse:
 def create_app(policy_file: Path, log_path: Path, *, quiet: bool = False) -> Starlette:
     """Build the receiver for the recipients of a policy file."""
     policy = load_policy(policy_file)
-    secrets = {r.id: [s for c in r.channels for s in c.secrets] for r in policy.recipients}
+    secrets = {r.id: [s for c in r.channels for s in c.secrets] for r in policy.notifications.recipients}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     app = Starlette(
         routes=[

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 from pydantic import Field, ValidationError
@@ -34,6 +35,8 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MCN_", extra="ignore", frozen=True)
 
     database_url: str = "sqlite+aiosqlite:///./.devstack/mcn.db"
+    # Tests and replays only: a file holding the instant every process's clock starts from (FileClock).
+    clock_file: Path | None = None
     http_host: str = "127.0.0.1"
     http_port: Port = 8000
     log_level: str = "INFO"

@@ -20,6 +20,7 @@ from shared.http import install_health, install_problem_handlers
 from shared.kafka.client import ProducerHolder, ensure_topics
 from shared.kafka.consumer import ConsumerLoop, Handler
 from shared.outbox import OutboxRelay
+from shared.sweeps import Sweep, Sweeper
 
 log = structlog.get_logger(__name__)
 
@@ -67,6 +68,7 @@ class Runtime:
             claim_with_lock=not is_sqlite(self.settings.database_url),
         )
         self.consumer: ConsumerLoop | None = None
+        self.sweeper = Sweeper(sessions=self.sessions, clock=self.clock, after_commit=self.after_commit)
         self._stopping = asyncio.Event()
         if self.consumes is not None:
             self.consumer = ConsumerLoop(
@@ -83,6 +85,10 @@ class Runtime:
     def add_worker(self, run: Worker, stop: Callable[[], None]) -> None:
         """Run another background loop (e.g. a dispatcher) for the life of the process."""
         self.workers.append((run, stop))
+
+    def add_sweep(self, sweep: Sweep) -> None:
+        """Run a deadline sweep on its interval for the life of the process (see shared/sweeps.py)."""
+        self.sweeper.add(sweep)
 
     def add_waker(self, wake: Callable[[], None]) -> None:
         """Call `wake` after every committed transaction (e.g. to dispatch new deliveries at once)."""
@@ -120,6 +126,7 @@ class Runtime:
         tasks = [asyncio.create_task(self.relay.run(), name="relay")]
         tasks.append(asyncio.create_task(self._consume(), name="consumer"))
         tasks += [asyncio.create_task(run(), name="worker") for run, _ in self.workers]
+        self.sweeper.start()
         log.info("service.started", service=self.service)
         try:
             yield
@@ -149,6 +156,7 @@ class Runtime:
         self._stopping.set()
         if self.consumer is not None:
             self.consumer.stop()
+        await self.sweeper.stop()
         for _, stop in self.workers:
             stop()
         self.relay.stop()

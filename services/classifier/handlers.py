@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.classifier import service
 from shared.clock import Clock
 from shared.events.codec import Decoded
-from shared.events.payloads import EpisodeReported
+from shared.events.payloads.episode import EpisodeReported
 from shared.kafka.consumer import Handler
 
 

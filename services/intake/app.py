@@ -8,7 +8,7 @@ from services.intake import SERVICE, service
 from services.intake.config import IntakeSettings
 from services.intake.handlers import handlers
 from services.intake.routes import router
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, make_clock
 from shared.events.registry import Topic
 from shared.group_commit import GroupCommit
 from shared.limits import BodyLimits
@@ -25,7 +25,7 @@ Changes are idempotent on `(force, police_reference)` and on an `Idempotency-Key
 
 def build(settings: IntakeSettings, clock: Clock | None = None) -> FastAPI:
     """Wire the intake app; tests pass their own settings and clock."""
-    clock = clock or SystemClock()
+    clock = clock or make_clock(settings.clock_file)
     # The read model is not urgent: a longer fetch wait keeps an idle intake from polling every 10 ms.
     consumes = Consumes(topics=[Topic.CLASSIFICATIONS, Topic.RHI], handlers=handlers(), fetch_max_wait_ms=500)
     runtime = Runtime(service=SERVICE, settings=settings, clock=clock, consumes=consumes)

@@ -6,7 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Episode
 from shared.events.codec import Decoded
-from shared.events.payloads import EpisodeClassified, RhiTaskOpened
+from shared.events.payloads.classifier import EpisodeClassified
+from shared.events.payloads.rhi import RhiTaskOpened
 from shared.kafka.consumer import Handler
 
 

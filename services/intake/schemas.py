@@ -19,14 +19,8 @@ from shared.events.codes import (
     UpdateKind,
     WarningMarker,
 )
-from shared.events.payloads import (
-    POSTCODE,
-    ChildRecord,
-    LaCode,
-    Name,
-    Provenance,
-    ShortText,
-)
+from shared.events.payloads.base import POSTCODE, ChildRecord, LaCode, Name, ShortText
+from shared.events.payloads.episode import Provenance
 
 Reference = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9/_.-]+$")

@@ -27,7 +27,8 @@ from shared.auth import Principal
 from shared.clock import Clock
 from shared.errors import Conflict, InvalidInput
 from shared.events.codec import to_event
-from shared.events.payloads import EpisodeCancelled, EpisodeReported, EpisodeReturned, EpisodeUpdated, Payload
+from shared.events.payloads.base import Payload
+from shared.events.payloads.episode import EpisodeCancelled, EpisodeReported, EpisodeReturned, EpisodeUpdated
 from shared.outbox import add_event
 
 Errors = list[dict[str, str]]

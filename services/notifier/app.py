@@ -12,7 +12,7 @@ from services.notifier.config import NotifierSettings
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.handlers import handlers
 from services.notifier.notices import builder_for
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, make_clock
 from shared.db import is_sqlite
 from shared.events.registry import Topic
 from shared.policy import Policy, PolicyError, load_policy
@@ -21,7 +21,7 @@ from shared.runtime import Consumes, Runtime
 
 def check_policy(policy: Policy) -> None:
     """Refuse recipients that ask for an event their audience may not be told about."""
-    for r in policy.recipients:
+    for r in policy.notifications.recipients:
         for event_type in r.events:
             if builder_for(event_type, r.audience) is None:
                 raise PolicyError(f"recipient {r.id}: audience {r.audience} has no notice for {event_type}")
@@ -29,13 +29,13 @@ def check_policy(policy: Policy) -> None:
 
 def build(settings: NotifierSettings, clock: Clock | None = None) -> FastAPI:
     """Wire the notifier: consumes the rhi topic, delivers signed webhooks."""
-    clock = clock or SystemClock()
+    clock = clock or make_clock(settings.clock_file)
     policy = load_policy(settings.policy_file)
     check_policy(policy)
     consumes = Consumes(topics=[Topic.RHI], handlers=handlers(policy=policy, clock=clock))
     runtime = Runtime(service=SERVICE, settings=settings, clock=clock, consumes=consumes)
     client = httpx.AsyncClient(timeout=settings.delivery_timeout.total_seconds())
-    endpoints = {r.id: c for r in policy.recipients for c in r.channels if c.type == "webhook"}
+    endpoints = {r.id: c for r in policy.notifications.recipients for c in r.channels if c.type == "webhook"}
     channels: dict[str, Channel] = {"webhook": WebhookSender(client, endpoints, clock)}
     dispatcher = Dispatcher(
         sessions=runtime.sessions,

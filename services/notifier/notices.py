@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from shared.events.payloads import Payload, RhiTaskOpened
-from shared.policy import Audience
+from shared.events.payloads.base import Payload
+from shared.events.payloads.rhi import RhiTaskOpened
+from shared.policy.notifications import Audience
 
 Builder = Callable[[Payload], dict[str, Any]]
 

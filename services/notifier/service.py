@@ -18,7 +18,8 @@ from services.notifier.models import Delivery
 from services.notifier.notices import builder_for
 from shared.clock import Clock
 from shared.events.codec import Decoded, to_event
-from shared.events.payloads import NotificationDelivered, NotificationFailed, Payload
+from shared.events.payloads.base import Payload
+from shared.events.payloads.notification import NotificationDelivered, NotificationFailed
 from shared.outbox import add_event
 from shared.policy import Policy
 
@@ -37,7 +38,7 @@ async def route_event(session: AsyncSession, *, decoded: Decoded, policy: Policy
     if la is None:
         return []
     created = []
-    for recipient in policy.recipients_for(decoded.event.type, la):
+    for recipient in policy.notifications.recipients_for(decoded.event.type, la):
         build = builder_for(decoded.event.type, recipient.audience)
         if build is None:
             continue
@@ -126,7 +127,9 @@ def _emit_outcome(session: AsyncSession, delivery: Delivery, reason: str | None,
         "event_id": delivery.event_id,
         "event_type": delivery.event_type,
         "recipient_id": delivery.recipient_id,
+        "audience": delivery.audience,
         "channel": delivery.channel,
+        "at": clock.now(),
         "attempts": delivery.attempts,
     }
     payload: Payload = (

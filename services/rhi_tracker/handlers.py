@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.rhi_tracker import service
 from shared.clock import Clock
 from shared.events.codec import Decoded
-from shared.events.payloads import EpisodeClassified, EpisodeReported, EpisodeReturned
+from shared.events.payloads.classifier import EpisodeClassified
+from shared.events.payloads.episode import EpisodeReported, EpisodeReturned
 from shared.kafka.consumer import Handler
 
 

@@ -14,7 +14,10 @@ from services.rhi_tracker.models import Task, TrackedEpisode
 from shared.clock import Clock
 from shared.errors import PermanentError
 from shared.events.codec import to_event
-from shared.events.payloads import ChildRecord, EpisodeClassified, EpisodeReported, EpisodeReturned, RhiTaskOpened
+from shared.events.payloads.base import ChildRecord
+from shared.events.payloads.classifier import EpisodeClassified
+from shared.events.payloads.episode import EpisodeReported, EpisodeReturned
+from shared.events.payloads.rhi import RhiTaskOpened
 from shared.outbox import add_event
 
 
@@ -73,6 +76,8 @@ async def open_task(
         child=ChildRecord.model_validate(episode.child),
         returned_at=task.returned_at,
         due_at=task.due_at,
+        at=now,
+        classification=episode.classification,
     )
     event = to_event(payload, source=SERVICE, time=now, subject=episode.episode_id, correlationid=correlationid)
     add_event(session, service=SERVICE, event=event, key=episode.episode_id, clock=clock)

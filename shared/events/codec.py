@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from shared.events.envelope import CONTENT_TYPE, CloudEvent
-from shared.events.payloads import Payload
+from shared.events.payloads.base import Payload
 from shared.events.registry import payload_model
 
 

@@ -130,3 +130,71 @@ class CancelReason(StrEnum):
     REPORTED_IN_ERROR = "reported_in_error"
     DUPLICATE = "duplicate"
     NOT_A_CHILD = "not_a_child"
+
+
+class PushFactor(StrEnum):
+    """What pushed the child away, as recorded in a return home interview."""
+
+    FAMILY_CONFLICT = "family_conflict"
+    PLACEMENT_UNHAPPY = "placement_unhappy"
+    RULES_AND_BOUNDARIES = "rules_and_boundaries"
+    ABUSE_OR_NEGLECT = "abuse_or_neglect"
+    DOMESTIC_ABUSE = "domestic_abuse"
+    BULLYING = "bullying"
+    SCHOOL_PROBLEMS = "school_problems"
+    MENTAL_HEALTH = "mental_health"
+    BEREAVEMENT_OR_LOSS = "bereavement_or_loss"
+    BOREDOM = "boredom"
+    OTHER = "other"
+
+
+class PullFactor(StrEnum):
+    """What drew the child away, as recorded in a return home interview."""
+
+    OLDER_ADULTS = "older_adults"
+    PEERS = "peers"
+    BOYFRIEND_OR_GIRLFRIEND = "boyfriend_or_girlfriend"
+    FAMILY_OR_FRIENDS_ELSEWHERE = "family_or_friends_elsewhere"
+    GIFTS_OR_MONEY = "gifts_or_money"
+    ALCOHOL_OR_DRUGS = "alcohol_or_drugs"
+    GANGS = "gangs"
+    ONLINE_CONTACT = "online_contact"
+    PARTIES = "parties"
+    OTHER = "other"
+
+
+class ExploitationIndicator(StrEnum):
+    """Exploitation indicators found in a return home interview."""
+
+    CSE = "cse"  # child sexual exploitation
+    CCE = "cce"  # child criminal exploitation
+    DRUGS = "drugs"  # drug supply or use linked to exploitation
+    COUNTY_LINES = "county_lines"
+    TRAFFICKING = "trafficking"
+    MODERN_SLAVERY = "modern_slavery"
+    RADICALISATION = "radicalisation"
+
+
+class PlaceType(StrEnum):
+    """Where the child went while missing."""
+
+    ADDRESS = "address"
+    FLAT_OR_HOUSE = "flat_or_house"
+    HOTEL = "hotel"
+    PARK_OR_STREET = "park_or_street"
+    TRANSPORT_HUB = "transport_hub"
+    SHOP_OR_TAKEAWAY = "shop_or_takeaway"
+    OTHER_TOWN = "other_town"
+    OTHER = "other"
+
+
+class TransportMode(StrEnum):
+    """How the child travelled while missing."""
+
+    WALKED = "walked"
+    BUS = "bus"
+    TRAIN = "train"
+    TAXI = "taxi"
+    CAR_WITH_ADULT = "car_with_adult"
+    CYCLE = "cycle"
+    OTHER = "other"

@@ -1,18 +1,9 @@
-"""Maps (event type, version) to its payload model, and event types to topics."""
+"""Maps (event type, version) to its payload model, and event types to topics, from the payload modules."""
 
 from __future__ import annotations
 
-from shared.events.payloads import (
-    EpisodeCancelled,
-    EpisodeClassified,
-    EpisodeReported,
-    EpisodeReturned,
-    EpisodeUpdated,
-    NotificationDelivered,
-    NotificationFailed,
-    Payload,
-    RhiTaskOpened,
-)
+from shared.events.payloads import ALL_EVENTS
+from shared.events.payloads.base import Payload
 
 
 class Topic:
@@ -27,30 +18,9 @@ class Topic:
 
 DEAD_LETTER_SUFFIX = ".dlt"
 
-PAYLOADS: dict[tuple[str, str], type[Payload]] = {
-    (model.EVENT_TYPE, model.VERSION): model
-    for model in (
-        EpisodeReported,
-        EpisodeUpdated,
-        EpisodeReturned,
-        EpisodeCancelled,
-        EpisodeClassified,
-        RhiTaskOpened,
-        NotificationDelivered,
-        NotificationFailed,
-    )
-}
-
-TOPIC_OF = {
-    "episode.reported": Topic.EPISODES,
-    "episode.updated": Topic.EPISODES,
-    "episode.returned": Topic.EPISODES,
-    "episode.cancelled": Topic.EPISODES,
-    "episode.classified": Topic.CLASSIFICATIONS,
-    "rhi.opened": Topic.RHI,
-    "notification.delivered": Topic.NOTIFICATIONS,
-    "notification.failed": Topic.NOTIFICATIONS,
-}
+PAYLOADS: dict[tuple[str, str], type[Payload]] = {(m.EVENT_TYPE, m.VERSION): m for m in ALL_EVENTS}
+TOPIC_OF: dict[str, str] = {m.EVENT_TYPE: m.TOPIC for m in ALL_EVENTS}
+assert set(TOPIC_OF.values()) <= set(Topic.ALL), "every payload names a known topic"
 
 
 def payload_model(event_type: str, version: str) -> type[Payload] | None:
@@ -61,6 +31,11 @@ def payload_model(event_type: str, version: str) -> type[Payload] | None:
 def topic_for(event_type: str) -> str:
     """Return the logical topic an event type is published on."""
     return TOPIC_OF[event_type]
+
+
+def event_types(topic: str) -> list[str]:
+    """Every event type published on a logical topic."""
+    return sorted(t for t, name in TOPIC_OF.items() if name == topic)
 
 
 def dead_letter_topic(topic: str) -> str:

@@ -35,7 +35,7 @@ def _free(port: int) -> bool:
 def policy_for(receiver_port: int, path: Path) -> Path:
     """The example policy with webhooks pointed at this stack's receiver."""
     policy: dict[str, Any] = yaml.safe_load((ROOT / "deploy" / "policy.example.yaml").read_text())
-    for recipient in policy["recipients"]:
+    for recipient in policy["notifications"]["recipients"]:
         for channel in recipient["channels"]:
             channel["url"] = f"http://127.0.0.1:{receiver_port}/hooks/{recipient['id']}"
     path.write_text(yaml.safe_dump(policy))

@@ -77,5 +77,5 @@ def hooks_for(stack: Stack, episode_id: str) -> list[dict[str, Any]]:
 def secrets_of(stack: Stack, recipient_id: str) -> list[str]:
     """The webhook secrets the policy gives a recipient."""
     policy = yaml.safe_load(stack.config.policy_file.read_text())
-    recipient = next(r for r in policy["recipients"] if r["id"] == recipient_id)
+    recipient = next(r for r in policy["notifications"]["recipients"] if r["id"] == recipient_id)
     return [s for c in recipient["channels"] for s in c["secrets"]]

@@ -14,7 +14,9 @@ from shared.clock import FrozenClock
 from shared.config import KafkaConfig
 from shared.errors import PermanentError
 from shared.events.codec import Decoded, encode, to_event
-from shared.events.payloads import ChildRecord, EpisodeReported, RiskGrade
+from shared.events.codes import RiskGrade
+from shared.events.payloads.base import ChildRecord
+from shared.events.payloads.episode import EpisodeReported
 from shared.events.registry import Topic
 from shared.inbox import InboxEntry
 from shared.kafka.client import ensure_topics

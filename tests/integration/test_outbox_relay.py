@@ -15,7 +15,7 @@ from shared.clock import FrozenClock
 from shared.config import KafkaConfig
 from shared.db import is_sqlite
 from shared.events.codec import decode, to_event
-from shared.events.payloads import EpisodeReturned
+from shared.events.payloads.episode import EpisodeReturned
 from shared.events.registry import Topic
 from shared.outbox import OutboxMessage, OutboxRelay, add_event
 from tests.conftest import Producers

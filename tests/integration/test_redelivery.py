@@ -28,7 +28,9 @@ from shared.clock import SystemClock
 from shared.config import KafkaConfig
 from shared.db import is_sqlite
 from shared.events.codec import encode, to_event
-from shared.events.payloads import ChildRecord, EpisodeReported, EpisodeReturned, Payload, RiskGrade
+from shared.events.codes import RiskGrade
+from shared.events.payloads.base import ChildRecord, Payload
+from shared.events.payloads.episode import EpisodeReported, EpisodeReturned
 from shared.events.registry import Topic
 from shared.kafka.client import ensure_topics
 from shared.kafka.consumer import ConsumerLoop, Handler
@@ -48,7 +50,7 @@ async def receiver(tmp_path: Path) -> AsyncIterator[tuple[Path, Path]]:
     """A real HTTP webhook receiver on loopback; yields (policy file, receiver log)."""
     port = free_port()
     policy = yaml.safe_load((Path(__file__).parents[2] / "deploy" / "policy.example.yaml").read_text())
-    for recipient in policy["recipients"]:
+    for recipient in policy["notifications"]["recipients"]:
         recipient["channels"][0]["url"] = f"http://127.0.0.1:{port}/hooks/{recipient['id']}"
     policy_path, log_path = tmp_path / "policy.yaml", tmp_path / "hooks.jsonl"
     policy_path.write_text(yaml.safe_dump(policy))
@@ -155,7 +157,7 @@ async def test_redelivered_return_opens_no_second_task_and_sends_no_second_webho
 
     settings = NotifierSettings(database_url=db_url, policy_file=policy_path)
     async with httpx.AsyncClient() as client:
-        endpoints = {r.id: r.channels[0] for r in policy.recipients}
+        endpoints = {r.id: r.channels[0] for r in policy.notifications.recipients}
         dispatcher = Dispatcher(
             sessions=sessions,
             channels={"webhook": WebhookSender(client, endpoints, CLOCK)},

@@ -3,96 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import ValidationError
 
 from shared.events.codec import DecodeError, decode, encode, to_event
-from shared.events.codes import CancelReason, RiskFactor, UpdateKind
-from shared.events.payloads import (
-    ChildRecord,
-    Classification,
-    EpisodeCancelled,
-    EpisodeClassified,
-    EpisodeReported,
-    EpisodeReturned,
-    EpisodeUpdated,
-    NotificationDelivered,
-    NotificationFailed,
-    Payload,
-    RhiTaskOpened,
-    RiskGrade,
-)
+from shared.events.payloads.base import Payload
+from shared.events.payloads.episode import EpisodeReported
 from shared.events.registry import PAYLOADS, TOPIC_OF, Topic
-
-AT = datetime(2026, 3, 6, 22, 40, tzinfo=UTC)
-CHILD = ChildRecord(
-    given_name="Mia", family_name="Example", date_of_birth=date(2011, 1, 15), responsible_la="E06000002"
-)
-OUTCOME = {
-    "delivery_id": "msg_1",
-    "event_id": "ev-1",
-    "event_type": "rhi.opened",
-    "recipient_id": "middlesbrough-rhi",
-    "channel": "webhook",
-    "attempts": 3,
-}
-SAMPLES: dict[type[Payload], Payload] = {
-    EpisodeReported: EpisodeReported(
-        episode_id="ep-1",
-        force="cleveland",
-        police_reference="NB-2026-000123",
-        reported_at=AT,
-        risk_grade=RiskGrade.MEDIUM,
-        child=CHILD,
-    ),
-    EpisodeReturned: EpisodeReturned(
-        episode_id="ep-1", force="cleveland", police_reference="NB-2026-000123", returned_at=AT
-    ),
-    EpisodeUpdated: EpisodeUpdated(
-        episode_id="ep-1",
-        force="cleveland",
-        police_reference="NB-2026-000123",
-        version=2,
-        reported_at=AT,
-        risk_grade=RiskGrade.HIGH,
-        risk_factors=(RiskFactor.EXPLOITATION_CONCERN,),
-        child=CHILD,
-        kind=UpdateKind.REGRADE,
-        reason="seen with older males",
-        changed_fields=("risk_grade", "risk_factors"),
-        updated_at=AT,
-    ),
-    EpisodeCancelled: EpisodeCancelled(
-        episode_id="ep-1",
-        force="cleveland",
-        police_reference="NB-2026-000123",
-        version=1,
-        reason=CancelReason.REPORTED_IN_ERROR,
-        cancelled_at=AT,
-    ),
-    EpisodeClassified: EpisodeClassified(
-        episode_id="ep-1",
-        classification=Classification.MISSING,
-        rule_ids=("R2-grade-at-risk",),
-        ruleset_version="2026.1-foundation",
-        decided_at=AT,
-    ),
-    RhiTaskOpened: RhiTaskOpened(
-        task_id="rhi-1",
-        episode_id="ep-1",
-        force="cleveland",
-        police_reference="NB-2026-000123",
-        responsible_la="E06000002",
-        host_la=None,
-        child=CHILD,
-        returned_at=AT,
-        due_at=datetime(2026, 3, 9, 22, 40, tzinfo=UTC),
-    ),
-    NotificationDelivered: NotificationDelivered(**OUTCOME),
-    NotificationFailed: NotificationFailed(**OUTCOME, reason="HTTP 410 Gone"),
-}
+from tests.samples import AT, SAMPLES
 
 
 def record(**changes: object) -> bytes:

@@ -13,7 +13,7 @@ from services.notifier.models import Delivery
 from services.notifier.service import apply_outcome, backoff
 from shared.clock import FrozenClock
 from shared.events.codec import decode
-from shared.events.payloads import NotificationDelivered, NotificationFailed
+from shared.events.payloads.notification import NotificationDelivered, NotificationFailed
 from shared.outbox import OutboxMessage
 
 NOW = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
@@ -98,8 +98,10 @@ def test_delivered() -> None:
         event_id="ev-1",
         event_type="rhi.opened",
         recipient_id="middlesbrough-rhi",
+        audience="social_care",
         channel="webhook",
         attempts=3,
+        at=NOW,
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.intake.schemas import EpisodeReport, EpisodeReturn
-from shared.events.payloads import RiskGrade
+from shared.events.codes import RiskGrade
 
 FULLWIDTH_CODE = "E" + "".join(chr(0xFF10 + int(d)) for d in "06000002")
 EXAMPLE: dict[str, Any] = EpisodeReport.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]

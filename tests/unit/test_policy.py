@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from services.notifier.app import check_policy
-from shared.policy import Audience, Policy, PolicyError, load_policy
+from shared.policy import Policy, PolicyError, load_policy
+from shared.policy.notifications import Audience
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "policy.example.yaml"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -26,14 +27,18 @@ def recipient(**changes: object) -> dict[str, object]:
     return {**base, **changes}
 
 
-def policy(**changes: object) -> dict[str, object]:
+def policy(recipients: list[dict[str, object]] | None = None, **changes: object) -> dict[str, object]:
     base: dict[str, object] = {
         "version": 1,
-        "partnership": "tees",
+        "partnerships": [{"id": "tees", "name": "Tees", "local_authorities": ["E06000002"]}],
         "local_authorities": [{"code": "E06000002", "name": "Middlesbrough"}],
-        "recipients": [recipient()],
+        "notifications": {"recipients": [recipient()] if recipients is None else recipients},
     }
     return {**base, **changes}
+
+
+def partnerships(*members: list[str]) -> list[dict[str, object]]:
+    return [{"id": f"p{i}", "name": f"P{i}", "local_authorities": codes} for i, codes in enumerate(members)]
 
 
 def write(tmp_path: Path, content: object) -> Path:
@@ -53,17 +58,22 @@ def error(path: Path) -> str:
 
 def test_example_policy_loads() -> None:
     loaded = load_policy(EXAMPLE)
-    assert loaded.partnership == "tees"
-    assert [r.id for r in loaded.recipients_for("rhi.opened", "E06000003")] == ["redcar-rhi"]
+    assert [p.id for p in loaded.partnerships] == ["tees", "durham-darlington"]
+    assert loaded.partnership_of("E06000004") == "tees"
+    assert loaded.authorities_of("durham-darlington") == {"E06000047", "E06000005"}
+    assert [r.id for r in loaded.notifications.recipients_for("rhi.opened", "E06000003")] == ["redcar-rhi"]
     check_policy(loaded)
 
 
 def test_valid_policy_loads(tmp_path: Path) -> None:
     loaded = load_policy(write(tmp_path, policy()))
-    assert loaded.recipients[0].audience is Audience.SOCIAL_CARE
-    assert loaded.recipients_for("rhi.opened", "E06000002") == loaded.recipients
-    assert loaded.recipients_for("rhi.opened", "E06000003") == []
-    assert loaded.recipients_for("episode.reported", "E06000002") == []
+    notifications = loaded.notifications
+    assert notifications.recipients[0].audience is Audience.SOCIAL_CARE
+    assert notifications.recipients_for("rhi.opened", "E06000002") == notifications.recipients
+    assert notifications.recipients_for("rhi.opened", "E06000003") == []
+    assert notifications.recipients_for("episode.reported", "E06000002") == []
+    assert loaded.partnership_of("E06000099") is None
+    assert loaded.authorities_of("nowhere") == frozenset()
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -71,7 +81,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_invalid_yaml(tmp_path: Path) -> None:
-    assert "not valid YAML" in error(write(tmp_path, "partnership: [tees\nrecipients: {"))
+    assert "not valid YAML" in error(write(tmp_path, "partnerships: [tees\nrecipients: {"))
 
 
 @pytest.mark.parametrize(
@@ -79,6 +89,11 @@ def test_invalid_yaml(tmp_path: Path) -> None:
     [
         (policy(partnershp="tees"), "partnershp"),
         (policy(recipients=[recipient(colour="red")]), "colour"),
+        (policy(partnerships=[]), "partnerships"),
+        (policy(partnerships=partnerships(["E06000099"])), "undeclared local authority E06000099"),
+        (policy(partnerships=partnerships(["E06000002"], ["E06000002"])), "is in partnerships p0 and p1"),
+        (policy(classifier={"absent_escalation_after": "a day"}), "classifier.absent_escalation_after"),
+        (policy(rhi={"rhi_for_absnt": False}), "rhi.rhi_for_absnt"),
         (policy(local_authorities=[{"code": "E0600000", "name": "Short"}]), "code"),
         (policy(local_authorities=[{"code": "X06000002", "name": "Wrong"}]), "code"),
         (policy(recipients=[recipient(local_authority="E06000099")]), "unknown local authority E06000099"),
@@ -96,7 +111,10 @@ def test_invalid_policy(tmp_path: Path, content: dict[str, object], problem: str
 
 @pytest.mark.parametrize(
     ("content", "key"),
-    [(policy(partnershp="tees"), "partnershp"), (policy(recipients=[recipient(colour="red")]), "colour")],
+    [
+        (policy(partnershp="tees"), "partnershp"),
+        (policy(recipients=[recipient(colour="red")]), "notifications.recipients[0].colour"),
+    ],
 )
 def test_keys_are_named_as_written(tmp_path: Path, content: dict[str, object], key: str) -> None:
     assert key in error(write(tmp_path, content))
@@ -110,7 +128,12 @@ def test_bad_secret_is_not_echoed(tmp_path: Path) -> None:
 
 def test_non_utf8_file(tmp_path: Path) -> None:
     path = tmp_path / "policy.yaml"
-    path.write_bytes(yaml.safe_dump(policy(partnership="Ynys Môn"), allow_unicode=True).encode("cp1252"))
+    path.write_bytes(
+        yaml.safe_dump(
+            policy(partnerships=[{"id": "ynys-mon", "name": "Ynys Môn", "local_authorities": ["E06000002"]}]),
+            allow_unicode=True,
+        ).encode("cp1252")
+    )
     error(path)
 
 

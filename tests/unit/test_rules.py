@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.classifier.rules import RULESET_VERSION, Facts, classify
-from shared.events.payloads import Classification, RiskGrade
+from shared.events.codes import Classification, RiskGrade
 
 
 @pytest.mark.parametrize(

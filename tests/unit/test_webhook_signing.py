@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from services.notifier.channels import Delivered, Failed, Message, Outcome, RetryLater
 from services.notifier.channels.webhook import WebhookSender, retry_after, signature
 from shared.clock import FrozenClock, SystemClock
-from shared.policy import WebhookChannel
+from shared.policy.notifications import WebhookChannel
 
 OLD = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 NEW = "whsec_c2VjcmV0LWZvci1yZWRjYXItcmhpLWRldg=="

@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import Webhook
 
 from services.notifier.channels import Delivered, Failed, Message, Outcome, RetryLater
 from shared.clock import Clock, ensure_utc
-from shared.policy import WebhookChannel
+from shared.policy.notifications import WebhookChannel
 
 # A recipient cannot park a delivery for longer than this, whatever its Retry-After says.
 MAX_RETRY_AFTER = timedelta(days=1)
