@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,9 @@ class Broker:
             url,
             "--advertised-listener-url",
             url,
+            # A restart comes back empty (memory storage): a new cluster id tells the services so.
+            "--cluster-id",
+            f"tansu-{uuid.uuid4().hex[:12]}",
         ]
         env = {**os.environ, "RUST_LOG": "warn"}
         self.proc = spawn_logged(cmd, self.log_path, env=env, start_new_session=True)

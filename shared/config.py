@@ -41,6 +41,8 @@ class ServiceSettings(BaseSettings):
     http_port: Port = 8000
     log_level: str = "INFO"
     outbox_poll_interval: timedelta = timedelta(milliseconds=100)
+    # When the broker comes back having lost its log, events published this recently are sent again.
+    outbox_republish_window: timedelta = timedelta(hours=1)
     auth_cache_ttl: timedelta = timedelta(seconds=5)
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = ""

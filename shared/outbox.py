@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, Select, String, select, update
+from sqlalchemy import BigInteger, CursorResult, Index, Integer, LargeBinary, Select, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,6 +42,16 @@ class OutboxMessage(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
+class KafkaCluster(Base):
+    """The broker cluster a service's relay last published to (see OutboxRelay: a new one means lost events)."""
+
+    __tablename__ = "kafka_clusters"
+
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cluster_id: Mapped[str] = mapped_column(String(128))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 def add_event(session: AsyncSession, *, service: str, event: CloudEvent, key: str, clock: Clock) -> None:
     """Stage an event in the caller's transaction; the caller commits."""
     session.add(
@@ -56,11 +67,37 @@ def add_event(session: AsyncSession, *, service: str, event: CloudEvent, key: st
     )
 
 
+async def adopt_cluster(
+    session: AsyncSession, *, service: str, cluster_id: str, now: datetime, window: timedelta
+) -> int:
+    """Record the cluster a service publishes to; if it changed, mark the events sent within `window` pending.
+
+    A broker that comes back with another cluster id has lost its log (devstack's tansu keeps it in
+    memory), including events it acknowledged that nobody had consumed yet. Sending them again is
+    safe: consumers apply each event once (inbox). Apache Kafka keeps its id, so this never fires there.
+    """
+    known = await session.get(KafkaCluster, service)
+    if known is None:
+        session.add(KafkaCluster(service=service, cluster_id=cluster_id, seen_at=now))
+        return 0
+    if known.cluster_id == cluster_id:
+        return 0
+    known.cluster_id, known.seen_at = cluster_id, now
+    again = (
+        update(OutboxMessage)
+        .where(OutboxMessage.service == service, OutboxMessage.published_at >= now - window)
+        .values(published_at=None)
+    )
+    result: CursorResult[Any] = await session.execute(again)  # type: ignore[assignment]
+    return int(result.rowcount or 0)
+
+
 class OutboxRelay:
     """Publishes a service's pending outbox rows in order; retries while the broker is down.
 
     On SQLite no transaction is held while waiting on the broker (it would lock every writer);
     on PostgreSQL the rows stay locked (SKIP LOCKED) while they are sent, so relays can run side by side.
+    Before publishing to a broker it has not seen, it adopts the broker's cluster (adopt_cluster).
     """
 
     def __init__(
@@ -74,6 +111,7 @@ class OutboxRelay:
         clock: Clock,
         poll_interval: float,
         claim_with_lock: bool,
+        republish_window: timedelta = timedelta(hours=1),
     ) -> None:
         self._service = service
         self._sessions = sessions
@@ -83,6 +121,8 @@ class OutboxRelay:
         self._clock = clock
         self._poll = poll_interval
         self._lock = claim_with_lock
+        self._republish_window = republish_window
+        self._cluster: str | None = None
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -113,6 +153,7 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         """Publish one batch of pending rows and mark them published; return how many."""
+        await self._follow_cluster()
         if self._lock:
             return await self._publish_locked()
         async with self._readers() as session:
@@ -131,6 +172,18 @@ class OutboxRelay:
                 await self._send(rows)
                 await self._mark(session, rows)
         return len(rows)
+
+    async def _follow_cluster(self) -> None:
+        await self._producer.get()
+        cluster = self._producer.cluster_id
+        if cluster is None or cluster == self._cluster:
+            return
+        async with self._sessions() as session, session.begin():
+            now, window = self._clock.now(), self._republish_window
+            again = await adopt_cluster(session, service=self._service, cluster_id=cluster, now=now, window=window)
+        if again:
+            log.warning("outbox.broker_lost_events", service=self._service, cluster_id=cluster, republishing=again)
+        self._cluster = cluster
 
     def _pending(self) -> Select[OutboxMessage]:
         return (

@@ -66,6 +66,7 @@ class Runtime:
             clock=self.clock,
             poll_interval=self.settings.outbox_poll_interval.total_seconds(),
             claim_with_lock=not is_sqlite(self.settings.database_url),
+            republish_window=self.settings.outbox_republish_window,
         )
         self.consumer: ConsumerLoop | None = None
         self.sweeper = Sweeper(sessions=self.sessions, clock=self.clock, after_commit=self.after_commit)

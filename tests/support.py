@@ -56,10 +56,16 @@ async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float =
 
 async def produce(bootstrap: str, topic: str, value: bytes, key: bytes | None = None) -> None:
     """Send one raw record and wait for the broker's acknowledgement."""
+    await produce_many(bootstrap, topic, [value], key)
+
+
+async def produce_many(bootstrap: str, topic: str, values: list[bytes], key: bytes | None = None) -> None:
+    """Send records in one burst (pipelined) and wait for every acknowledgement."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
-        await producer.send_and_wait(topic, value, key=key)
+        sent = [await producer.send(topic, value, key=key) for value in values]
+        await asyncio.gather(*sent)
     finally:
         await producer.stop()
 

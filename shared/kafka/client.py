@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -14,6 +16,7 @@ from shared.config import KafkaConfig
 from shared.events.registry import Topic, dead_letter_topic
 
 log = structlog.get_logger(__name__)
+ADMIN_TIMEOUT_S = 10.0
 
 
 def new_producer(config: KafkaConfig) -> AIOKafkaProducer:
@@ -32,18 +35,20 @@ class ProducerHolder:
 
     Before each start it creates any missing topic: a broker that lost its state (tansu keeps
     topics in memory) would otherwise auto-create them on first produce with the wrong partitions.
+    It also notes the broker's cluster id, which tells the relay whether the broker lost its log.
     """
 
     def __init__(self, config: KafkaConfig) -> None:
         self._config = config
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
+        self.cluster_id: str | None = None  # of the broker the current producer connected to
 
     async def get(self) -> AIOKafkaProducer:
         """Return a started producer, starting one if needed."""
         async with self._lock:
             if self._producer is None:
-                await ensure_topics(self._config)
+                self.cluster_id = await ensure_topics(self._config)
                 producer = new_producer(self._config)
                 try:
                     await producer.start()
@@ -74,13 +79,22 @@ def all_topics(prefix: str) -> list[str]:
     return names + [dead_letter_topic(n) for n in names]
 
 
-async def ensure_topics(config: KafkaConfig) -> None:
-    """Create the topics (and dead-letter topics) if they do not exist."""
+@asynccontextmanager
+async def admin_client(config: KafkaConfig) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A short-lived admin client: one kept open across a broker restart can hang on its dead connection."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=config.bootstrap_servers, request_timeout_ms=config.request_timeout_ms
     )
-    await admin.start()
     try:
+        await admin.start()
+        yield admin
+    finally:
+        await admin.close()
+
+
+async def ensure_topics(config: KafkaConfig) -> str:
+    """Create the topics (and dead-letter topics) if they do not exist; return the broker's cluster id."""
+    async with admin_client(config) as admin:
         existing = set(await admin.list_topics())
         missing = [n for n in all_topics(config.topic_prefix) if n not in existing]
         if missing:
@@ -90,5 +104,16 @@ async def ensure_topics(config: KafkaConfig) -> None:
             ]
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(new)
-    finally:
-        await admin.close()
+        return await cluster_id(admin)
+
+
+async def current_cluster(config: KafkaConfig) -> str:
+    """The cluster id the broker reports now."""
+    async with admin_client(config) as admin:
+        return await cluster_id(admin)
+
+
+async def cluster_id(admin: AIOKafkaAdminClient) -> str:
+    """The broker's cluster id: fixed on Apache Kafka; devstack gives tansu a new one per start."""
+    described = await asyncio.wait_for(admin.describe_cluster(), timeout=ADMIN_TIMEOUT_S)
+    return str(described["cluster_id"])

@@ -4,12 +4,19 @@ Per record: decode; run the handler and record the event id in the inbox in one
 database transaction; only after a batch has committed, commit the Kafka offsets.
 Undecodable records and records that keep failing go to the topic's dead-letter
 topic with the reason. Any broker trouble restarts the loop from the last commit.
+
+Offsets are committed with the broker's cluster id as metadata. A broker that comes back
+empty (devstack's tansu) reports a new id: the loop restarts, and on assignment any offset
+committed under another cluster, or past the end of the log, is ignored and the partition is
+read from the beginning (the inbox makes rereading safe). Without this a consumer would skip
+the first records of the new log, which its old offsets point past.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -25,12 +32,17 @@ from shared.errors import PermanentError, TransientError
 from shared.events.codec import Decoded, DecodeError, decode
 from shared.events.registry import dead_letter_topic
 from shared.inbox import first_time
-from shared.kafka.client import ProducerHolder
+from shared.kafka.client import ADMIN_TIMEOUT_S, ProducerHolder, admin_client, cluster_id, current_cluster
 
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[AsyncSession, Decoded], Awaitable[None]]
 MAX_BACKOFF_S = 5.0
+CLUSTER_CHECK_S = 5.0
+
+
+class BrokerChanged(KafkaError):  # type: ignore[misc]
+    """The broker reports another cluster id: it lost its log, so consuming starts over from what it has."""
 
 
 @dataclass
@@ -90,20 +102,37 @@ class ConsumerLoop:
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
 
     async def _consume(self) -> None:
+        cluster = await current_cluster(self._config)
         consumer = self._new_consumer()
         await consumer.start()
-        log.info("consumer.started", service=self._service, topics=self._topics)
+        log.info("consumer.started", service=self._service, topics=self._topics, cluster_id=cluster)
         try:
-            while not self._stopping.is_set():
-                batch = await consumer.getmany(timeout_ms=200, max_records=500)
-                for tp, records in batch.items():
-                    for record in records:
-                        if self._stopping.is_set():
-                            return
-                        await self.process(record)
-                    await self._commit(consumer, {tp: records[-1].offset + 1})
+            await self._consume_from(consumer, cluster)
         finally:
             await consumer.stop()
+
+    async def _consume_from(self, consumer: AIOKafkaConsumer, cluster: str) -> None:
+        check_at = time.monotonic() + CLUSTER_CHECK_S
+        while not self._stopping.is_set():
+            batch = await consumer.getmany(timeout_ms=200, max_records=500)
+            for tp, records in batch.items():
+                for record in records:
+                    if self._stopping.is_set():
+                        return
+                    await self.process(record)
+                await self._commit(consumer, {tp: (records[-1].offset + 1, cluster)})
+            if time.monotonic() >= check_at:
+                await self._check_cluster(cluster)
+                check_at = time.monotonic() + CLUSTER_CHECK_S
+
+    async def _check_cluster(self, cluster: str) -> None:
+        """Raise BrokerChanged if the broker now reports another cluster; say nothing while it is unreachable."""
+        try:
+            current = await current_cluster(self._config)
+        except (KafkaError, OSError, TimeoutError):
+            return  # the consumer rides out the outage itself; stopping it now could hang on the dead coordinator
+        if current != cluster:
+            raise BrokerChanged(f"broker cluster changed from {cluster} to {current}")
 
     def _new_consumer(self) -> AIOKafkaConsumer:
         c = self._config
@@ -117,10 +146,10 @@ class ConsumerLoop:
             heartbeat_interval_ms=c.heartbeat_interval_ms,
             request_timeout_ms=c.request_timeout_ms,
         )
-        consumer.subscribe(self._topics, listener=RewindPastLogEnd(consumer, self._service))
+        consumer.subscribe(self._topics, listener=Rewinder(consumer, self._config, self._service))
         return consumer
 
-    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, tuple[int, str]]) -> None:
         # aiokafka retries some commit errors forever (e.g. a broker that lost the topic); bound it and restart.
         await asyncio.wait_for(consumer.commit(offsets), timeout=self._config.request_timeout_ms / 1000)
 
@@ -196,35 +225,47 @@ class ConsumerLoop:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
 
-class RewindPastLogEnd(ConsumerRebalanceListener):  # type: ignore[misc]
-    """On assignment, a committed offset beyond the log end means the broker lost its log: start over.
+class Rewinder(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On assignment, read from the beginning any partition whose committed offset the broker cannot vouch for.
 
-    tansu keeps logs in memory, and a consumer's retried commit can land on the restarted, empty
-    broker; without this the group would wait at that offset forever. The inbox makes rereading safe.
+    That is an offset committed under another cluster id (the broker restarted empty since), or one
+    past the end of the log (a retried commit that landed on the empty broker). Otherwise the group
+    resumes from its commit as usual.
     """
 
-    def __init__(self, consumer: AIOKafkaConsumer, service: str) -> None:
+    def __init__(self, consumer: AIOKafkaConsumer, config: KafkaConfig, group: str) -> None:
         self._consumer = consumer
-        self._service = service
+        self._config = config
+        self._group = group
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         """Nothing to do: offsets are committed after each batch."""
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        """Rewind partitions whose committed offset lies past the end of their log."""
+        """Rewind the partitions whose committed offsets belong to a log the broker no longer has."""
         if not assigned:
             return
-        ends = await self._consumer.end_offsets(list(assigned))
-        for tp in assigned:
-            committed = await self._consumer.committed(tp)
-            if committed is not None and committed > ends[tp]:
+        partitions = list(assigned)
+        async with admin_client(self._config) as admin:
+            current = await cluster_id(admin)
+            lookup = admin.list_consumer_group_offsets(self._group, partitions=partitions)
+            committed = await asyncio.wait_for(lookup, timeout=ADMIN_TIMEOUT_S)
+        ends = await self._consumer.end_offsets(partitions)
+        for tp in partitions:
+            mark = committed.get(tp)
+            if mark is None or mark.offset < 0:
+                continue
+            other_cluster = mark.metadata not in ("", None, current)
+            if other_cluster or mark.offset > ends[tp]:
                 log.warning(
                     "consumer.rewind",
-                    service=self._service,
+                    service=self._group,
                     topic=tp.topic,
                     partition=tp.partition,
-                    committed=committed,
+                    committed=mark.offset,
                     log_end=ends[tp],
+                    committed_cluster=mark.metadata,
+                    cluster_id=current,
                 )
                 await self._consumer.seek_to_beginning(tp)
 

@@ -48,7 +48,7 @@ class Crash(BaseException):
 class CrashBeforeOffsetCommit(ConsumerLoop):
     """A loop that dies right after its first database commit, before committing the offset."""
 
-    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, tuple[int, str]]) -> None:
         raise Crash
 
 
