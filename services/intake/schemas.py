@@ -165,6 +165,11 @@ class EpisodeReturn(Strict):
     return_location: Location | None = None
     returned_by: ReturnedBy | None = None
     harm_disclosed: bool | None = None
+    correction_reason: Reason | None = Field(
+        default=None,
+        description="Send with a changed return to correct one already recorded (e.g. the wrong time): the "
+        "interview deadline moves with it, and the correction is kept with who, when and why.",
+    )
 
 
 class EpisodeCancel(Strict):
@@ -197,16 +202,20 @@ class ClassificationOut(BaseModel):
 
     classification: Classification
     rule_ids: list[str]
+    reasons: list[str] = Field(default=[], description="Why, one plain-English line per rule id.")
     ruleset_version: str
     decided_at: datetime
+    trigger: str | None = Field(default=None, description="reported, updated, still_open or correction.")
 
 
 class RhiOut(BaseModel):
     """The return home interview task, as intake last heard of it."""
 
     task_id: str
-    status: str
+    status: str = Field(description="open, offered, completed, declined, not_possible, not_offered, superseded, …")
     due_at: datetime
+    breached: bool = Field(default=False, description="The 72 hours passed without a completed interview.")
+    completed_on_time: bool | None = None
 
 
 class EpisodeSummary(BaseModel):

@@ -245,21 +245,44 @@ def return_errors(episode: Episode, body: EpisodeReturn, now: datetime, skew: ti
 async def record_return(
     session: AsyncSession, *, principal: Principal, episode_id: str, body: EpisodeReturn, clock: Clock, skew: timedelta
 ) -> EpisodeSummary:
-    """Record the return and stage episode.returned; the same return again is a no-op."""
+    """Record the return (or correct it) and stage episode.returned; the same return again is a no-op."""
     episode = await find_episode(session, force=principal.tenant, episode_id=episode_id)
-    details = body.model_dump(mode="json")
-    if episode.status == "returned":
-        if episode.return_details is not None and _same_return(episode.return_details, details):
-            return summary(episode)
-        raise Conflict(f"episode {episode_id} already has a return recorded at {episode.return_details}")
+    details = body.model_dump(mode="json", exclude={"correction_reason"})
     if episode.status == "cancelled":
         raise Conflict(f"episode {episode_id} was cancelled; a return cannot be recorded")
+    if episode.status == "returned" and episode.return_details is not None:
+        if _same_return(episode.return_details, details):
+            return summary(episode)
+        if body.correction_reason is None:
+            raise Conflict(
+                f"episode {episode_id} already has a return recorded at {episode.return_details['returned_at']}; "
+                "to correct it, send the return again with correction_reason"
+            )
+    elif body.correction_reason is not None:
+        _invalid([{"pointer": "/correction_reason", "message": "only a return already recorded can be corrected"}])
     now = clock.now()
     _invalid(return_errors(episode, body, now, skew))
+    previous = episode.returned_at
     episode.status, episode.returned_at, episode.updated_at = "returned", body.returned_at, now
-    episode.return_details = {**details, "recorded_by": principal.key_id, "recorded_at": now.isoformat()}
-    _emit(session, EpisodeReturned(**_identity(episode), **details), episode_id=episode.id, clock=clock)
+    corrections = list((episode.return_details or {}).get("corrections", []))
+    if body.correction_reason is not None:
+        assert previous is not None
+        corrections.append(_correction(previous, body.correction_reason, principal, now))
+    stamp = {"recorded_by": principal.key_id, "recorded_at": now.isoformat(), "corrections": corrections}
+    episode.return_details = {**details, **stamp}
+    correction = {"correction_reason": body.correction_reason, "previous_returned_at": previous}
+    returned = EpisodeReturned(**_identity(episode), **details, **correction)
+    _emit(session, returned, episode_id=episode.id, clock=clock)
     return summary(episode)
+
+
+def _correction(previous: datetime, reason: str, principal: Principal, now: datetime) -> dict[str, str]:
+    return {
+        "previous_returned_at": previous.isoformat(),
+        "reason": reason,
+        "by": principal.key_id,
+        "at": now.isoformat(),
+    }
 
 
 def _same_return(stored: dict[str, Any], details: dict[str, Any]) -> bool:
