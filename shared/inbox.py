@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, UTCDateTime
+from shared.events.envelope import CloudEvent
 
 
 class InboxEntry(Base):
@@ -32,3 +33,19 @@ async def first_time(session: AsyncSession, *, service: str, event_id: str, even
     session.add(InboxEntry(service=service, event_id=event_id, event_type=event_type, processed_at=now))
     await session.flush()
     return True
+
+
+async def record_new(session: AsyncSession, *, service: str, events: list[CloudEvent], now: datetime) -> set[str]:
+    """Record, in one query, which of a batch's events were not processed before; return their ids.
+
+    An event twice in the batch counts once. The inbox rows are written with the caller's transaction.
+    """
+    ids = {event.id for event in events}
+    query = select(InboxEntry.event_id).where(InboxEntry.service == service, InboxEntry.event_id.in_(ids))
+    new = ids - set(await session.scalars(query))
+    added: set[str] = set()
+    for event in events:
+        if event.id in new and event.id not in added:
+            session.add(InboxEntry(service=service, event_id=event.id, event_type=event.type, processed_at=now))
+            added.add(event.id)
+    return new

@@ -1,7 +1,8 @@
 """The consumer loop: at-least-once delivery, exactly-once effect through the inbox.
 
-Per record: decode; run the handler and record the event id in the inbox in one
-database transaction; only after a batch has committed, commit the Kafka offsets.
+Per fetched batch of a partition: decode; run the handlers and record the event ids in the
+inbox in one database transaction (if anything fails, each record again in its own); only
+after that has committed, commit the Kafka offsets.
 Undecodable records and records that keep failing go to the topic's dead-letter
 topic with the reason. Any broker trouble restarts the loop from the last commit.
 
@@ -21,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,12 +32,14 @@ from shared.config import KafkaConfig
 from shared.errors import PermanentError, TransientError
 from shared.events.codec import Decoded, DecodeError, decode
 from shared.events.registry import dead_letter_topic
-from shared.inbox import first_time
-from shared.kafka.client import ADMIN_TIMEOUT_S, ProducerHolder, admin_client, cluster_id, current_cluster
+from shared.inbox import first_time, record_new
+from shared.kafka.client import ProducerHolder, current_cluster
+from shared.kafka.rewind import Rewinder
 
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[AsyncSession, Decoded], Awaitable[None]]
+Item = tuple[ConsumerRecord[bytes, bytes], Decoded, Handler]
 MAX_BACKOFF_S = 5.0
 CLUSTER_CHECK_S = 5.0
 
@@ -116,10 +119,9 @@ class ConsumerLoop:
         while not self._stopping.is_set():
             batch = await consumer.getmany(timeout_ms=200, max_records=500)
             for tp, records in batch.items():
-                for record in records:
-                    if self._stopping.is_set():
-                        return
-                    await self.process(record)
+                if self._stopping.is_set():
+                    return
+                await self.process_batch(records)
                 await self._commit(consumer, {tp: (records[-1].offset + 1, cluster)})
             if time.monotonic() >= check_at:
                 await self._check_cluster(cluster)
@@ -153,18 +155,50 @@ class ConsumerLoop:
         # aiokafka retries some commit errors forever (e.g. a broker that lost the topic); bound it and restart.
         await asyncio.wait_for(consumer.commit(offsets), timeout=self._config.request_timeout_ms / 1000)
 
+    async def process_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Handle a partition's records in one transaction; if anything in it fails, handle them one by one."""
+        items = [item for record in records if (item := await self._prepare(record)) is not None]
+        if not items:
+            return
+        try:
+            await self._batch_transaction(items)
+        except Exception as exc:  # isolate: the per-record path retries, or dead-letters only the bad one
+            log.info("consumer.isolating", service=self._service, size=len(items), error=type(exc).__name__)
+            for item in items:
+                await self._handle(*item)
+
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """Handle one record exactly once in effect, or dead-letter it."""
+        item = await self._prepare(record)
+        if item is not None:
+            await self._handle(*item)
+
+    async def _prepare(self, record: ConsumerRecord[bytes, bytes]) -> Item | None:
+        """Decode a record and find its handler; dead-letter what cannot be decoded, skip unknown types."""
         try:
             decoded = decode(record.value)
         except DecodeError as exc:
             await self._dead_letter(record, str(exc))
-            return
+            return None
         handler = self._handlers.get(decoded.event.type)
         if handler is None:
             self.stats.ignored += 1
-            return
-        await self._handle(record, decoded, handler)
+            return None
+        return record, decoded, handler
+
+    async def _batch_transaction(self, items: list[Item]) -> None:
+        events = [decoded.event for _, decoded, _ in items]
+        async with self._sessions() as session, session.begin():
+            fresh = await record_new(session, service=self._service, events=events, now=self._clock.now())
+            handled = 0
+            for _, decoded, handler in items:
+                if decoded.event.id in fresh:
+                    fresh.discard(decoded.event.id)
+                    await handler(session, decoded)
+                    handled += 1
+        self.stats.processed += handled
+        self.stats.duplicates += len(items) - handled
+        self._after_commit()
 
     async def _handle(self, record: ConsumerRecord[bytes, bytes], decoded: Decoded, handler: Handler) -> None:
         failures = 0
@@ -223,51 +257,6 @@ class ConsumerLoop:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-
-
-class Rewinder(ConsumerRebalanceListener):  # type: ignore[misc]
-    """On assignment, read from the beginning any partition whose committed offset the broker cannot vouch for.
-
-    That is an offset committed under another cluster id (the broker restarted empty since), or one
-    past the end of the log (a retried commit that landed on the empty broker). Otherwise the group
-    resumes from its commit as usual.
-    """
-
-    def __init__(self, consumer: AIOKafkaConsumer, config: KafkaConfig, group: str) -> None:
-        self._consumer = consumer
-        self._config = config
-        self._group = group
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        """Nothing to do: offsets are committed after each batch."""
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        """Rewind the partitions whose committed offsets belong to a log the broker no longer has."""
-        if not assigned:
-            return
-        partitions = list(assigned)
-        async with admin_client(self._config) as admin:
-            current = await cluster_id(admin)
-            lookup = admin.list_consumer_group_offsets(self._group, partitions=partitions)
-            committed = await asyncio.wait_for(lookup, timeout=ADMIN_TIMEOUT_S)
-        ends = await self._consumer.end_offsets(partitions)
-        for tp in partitions:
-            mark = committed.get(tp)
-            if mark is None or mark.offset < 0:
-                continue
-            other_cluster = mark.metadata not in ("", None, current)
-            if other_cluster or mark.offset > ends[tp]:
-                log.warning(
-                    "consumer.rewind",
-                    service=self._group,
-                    topic=tp.topic,
-                    partition=tp.partition,
-                    committed=mark.offset,
-                    log_end=ends[tp],
-                    committed_cluster=mark.metadata,
-                    cluster_id=current,
-                )
-                await self._consumer.seek_to_beginning(tp)
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -22,7 +22,7 @@ from shared.inbox import InboxEntry
 from shared.kafka.client import ensure_topics
 from shared.kafka.consumer import ConsumerLoop, Handler
 from tests.conftest import Producers
-from tests.support import eventually, produce, read_topic
+from tests.support import eventually, produce, produce_many, read_topic
 
 pytestmark = [pytest.mark.kafka]
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -174,3 +174,27 @@ async def test_offsets_are_committed_after_processing(
     await asyncio.wait_for(task, timeout=15)
     assert seen == [f"ep-{n}" for n in range(5)] + ["sentinel"]
     assert again.stats.duplicates == 0, "committed offsets mean nothing before the sentinel is redelivered"
+
+
+async def test_a_batch_runs_in_one_transaction_and_a_failing_record_is_isolated(
+    kafka: KafkaConfig, sessions: async_sessionmaker[AsyncSession], producers: Producers
+) -> None:
+    await ensure_topics(kafka)
+    topic = kafka.topic_prefix + Topic.EPISODES
+    twice = reported("ep-1")
+    burst = [twice, twice, reported("permanent-2"), reported("ep-3")]
+    await produce_many(kafka.bootstrap_servers, topic, burst, b"one-partition")
+    seen: list[str] = []
+    consumer = loop(ConsumerLoop, kafka, sessions, recording_handler(seen), producers)
+    task = asyncio.create_task(consumer.run())
+    await eventually(lambda: _ready(consumer.stats.processed + consumer.stats.dead_lettered >= 3), timeout=30)
+    consumer.stop()
+    await asyncio.wait_for(task, timeout=15)
+
+    # Handlers may run again when a batch is rolled back and isolated; the database says what took effect.
+    assert set(seen) == {"ep-1", "ep-3"}
+    assert await inbox_count(sessions) == 2, "the same event twice in a batch takes effect once"
+    assert (consumer.stats.processed, consumer.stats.dead_lettered) == (2, 1)
+    assert consumer.stats.duplicates == 1
+    [dead] = await read_topic(kafka.bootstrap_servers, topic + ".dlt", expected=1)
+    assert dead.value == burst[2]
