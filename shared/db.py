@@ -62,6 +62,8 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> AsyncEng
     transaction that later writes can fail at once with "database is locked"); a read-only
     engine uses a deferred BEGIN, so readers never queue behind a writer (WAL lets them read).
     """
+    # Errors never quote SQL parameters: they would put children's details into logs.
+    kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **kwargs)

@@ -11,7 +11,6 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -191,20 +190,3 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
         return check_role(principal, allowed)
 
     return dependency
-
-
-def install_health(app: FastAPI) -> None:
-    """/health says the process is alive; /ready that its database answers."""
-
-    @app.get("/health", include_in_schema=False)
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/ready", include_in_schema=False)
-    async def ready(request: Request) -> JSONResponse:
-        try:
-            async with _readers(request)() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception as exc:  # any failure means not ready
-            return problem(503, "Not ready", f"database unreachable: {type(exc).__name__}")
-        return JSONResponse({"status": "ready"})

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 
 import structlog
+
+from shared.events.codec import Decoded
 
 
 def configure_logging(level: str, *, service: str) -> None:
@@ -25,3 +28,14 @@ def configure_logging(level: str, *, service: str) -> None:
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
+
+
+def event_ids(decoded: Decoded) -> dict[str, str | None]:
+    """What a log line may say about an event: ids and type, never its data."""
+    event = decoded.event
+    return {"event_id": event.id, "event_type": event.type, "correlation_id": event.correlationid}
+
+
+def bound_to(decoded: Decoded) -> contextlib.AbstractContextManager[object]:
+    """Log lines written while an event is handled carry its ids (and so the episode's correlation id)."""
+    return structlog.contextvars.bound_contextvars(**event_ids(decoded))

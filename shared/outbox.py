@@ -18,6 +18,7 @@ from shared.events.codec import HEADERS, encode
 from shared.events.envelope import CloudEvent
 from shared.events.registry import topic_for
 from shared.kafka.client import ProducerHolder
+from shared.metrics import PUBLISHED
 
 log = structlog.get_logger(__name__)
 
@@ -199,6 +200,7 @@ class OutboxRelay:
             await producer.send(self._prefix + r.topic, r.value, key=r.key.encode(), headers=HEADERS) for r in rows
         ]
         await asyncio.gather(*futures)
+        PUBLISHED.labels(self._service).inc(len(rows))
         log.debug("outbox.published", service=self._service, count=len(rows))
 
     async def _mark(self, session: AsyncSession, rows: list[OutboxMessage]) -> None:

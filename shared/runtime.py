@@ -16,9 +16,11 @@ from shared.auth import PrincipalCache
 from shared.clock import Clock
 from shared.config import KafkaConfig, ServiceSettings
 from shared.db import is_sqlite, make_engine, make_session_factory
-from shared.http import install_health, install_problem_handlers
+from shared.health import BrokerProbe, install_health
+from shared.http import install_problem_handlers
 from shared.kafka.client import ProducerHolder, ensure_topics
 from shared.kafka.consumer import ConsumerLoop, Handler
+from shared.metrics import HttpMetrics
 from shared.outbox import OutboxRelay
 from shared.sweeps import Sweep, Sweeper
 
@@ -69,7 +71,10 @@ class Runtime:
             republish_window=self.settings.outbox_republish_window,
         )
         self.consumer: ConsumerLoop | None = None
-        self.sweeper = Sweeper(sessions=self.sessions, clock=self.clock, after_commit=self.after_commit)
+        self.sweeper = Sweeper(
+            sessions=self.sessions, clock=self.clock, after_commit=self.after_commit, service=self.service
+        )
+        self.probe = BrokerProbe(self.kafka, self.service)
         self._stopping = asyncio.Event()
         if self.consumes is not None:
             self.consumer = ConsumerLoop(
@@ -116,7 +121,8 @@ class Runtime:
         app.state.after_commit = [self.after_commit]
         app.state.runtime = self
         install_problem_handlers(app)
-        install_health(app)
+        install_health(app, service=self.service, readers=self.read_sessions, probe=self.probe, clock=self.clock)
+        app.add_middleware(HttpMetrics, service=self.service)
         for router in routers:
             app.include_router(router)
         return app
@@ -126,6 +132,7 @@ class Runtime:
         """Start relay, consumer and workers; on shutdown stop them in reverse order."""
         tasks = [asyncio.create_task(self.relay.run(), name="relay")]
         tasks.append(asyncio.create_task(self._consume(), name="consumer"))
+        tasks.append(asyncio.create_task(self.probe.run(self._stopping), name="broker-probe"))
         tasks += [asyncio.create_task(run(), name="worker") for run, _ in self.workers]
         self.sweeper.start()
         log.info("service.started", service=self.service)

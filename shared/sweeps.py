@@ -9,6 +9,7 @@ frozen clock instead of waiting for the scheduler.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import Clock
+from shared.metrics import SWEEP_SECONDS, SWEEPS, SWEPT
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T", bound=tuple[Any, ...])
@@ -54,10 +56,12 @@ class Sweeper:
         clock: Clock,
         after_commit: Callable[[], None],
         sweeps: list[Sweep] | None = None,
+        service: str = "",
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._after_commit = after_commit
+        self._service = service
         self.sweeps: list[Sweep] = list(sweeps or [])
         self.handled: dict[str, int] = {}
         self._scheduler: AsyncIOScheduler | None = None
@@ -69,7 +73,7 @@ class Sweeper:
 
     async def run(self, sweep: Sweep) -> int:
         """One pass in its own transaction, repeated while passes come back full; returns rows handled."""
-        total = 0
+        total, started = 0, time.perf_counter()
         while True:
             async with self._sessions() as session, session.begin():
                 handled = await sweep.work(session, self._clock.now())
@@ -79,6 +83,9 @@ class Sweeper:
             if handled < sweep.batch:
                 break
         self.handled[sweep.name] = self.handled.get(sweep.name, 0) + total
+        SWEEPS.labels(self._service, sweep.name).inc()
+        SWEPT.labels(self._service, sweep.name).inc(total)
+        SWEEP_SECONDS.labels(self._service, sweep.name).observe(time.perf_counter() - started)
         return total
 
     def start(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
+import structlog
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -27,6 +28,7 @@ from shared.auth import Principal, Role
 from shared.group_commit import GroupCommit
 from shared.http import PROBLEM_RESPONSES, ReadTx, request_clock, require
 
+log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/episodes", tags=["episodes"])
 Police = Annotated[Principal, Depends(require(Role.POLICE))]
 IdempotencyKey = Annotated[
@@ -72,6 +74,8 @@ async def _submit(
         return 202, result
 
     status, content = await committer.run(work, hint=hint)
+    episode_id = content.get("id")
+    log.info("episode.accepted", path=request.url.path, status=status, episode_id=episode_id, correlation_id=episode_id)
     return JSONResponse(content, status_code=status)
 
 

@@ -35,6 +35,8 @@ from shared.events.registry import dead_letter_topic
 from shared.inbox import first_time, record_new
 from shared.kafka.client import ProducerHolder, current_cluster
 from shared.kafka.rewind import Rewinder
+from shared.logging import bound_to, event_ids
+from shared.metrics import CONSUMED, CONSUMER_LAG
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +44,8 @@ Handler = Callable[[AsyncSession, Decoded], Awaitable[None]]
 Item = tuple[ConsumerRecord[bytes, bytes], Decoded, Handler]
 MAX_BACKOFF_S = 5.0
 CLUSTER_CHECK_S = 5.0
+GETMANY_LIMIT_S = 2.0
+STAT_OF = {"processed": "processed", "duplicate": "duplicates", "dead_lettered": "dead_lettered", "ignored": "ignored"}
 
 
 class BrokerChanged(KafkaError):  # type: ignore[misc]
@@ -117,15 +121,26 @@ class ConsumerLoop:
     async def _consume_from(self, consumer: AIOKafkaConsumer, cluster: str) -> None:
         check_at = time.monotonic() + CLUSTER_CHECK_S
         while not self._stopping.is_set():
-            batch = await consumer.getmany(timeout_ms=200, max_records=500)
+            try:
+                # getmany waits without limit for a rebalance to finish, which a broker away mid-rejoin can
+                # prevent; give up on it in time to run the cluster check below.
+                batch = await asyncio.wait_for(consumer.getmany(timeout_ms=200, max_records=500), GETMANY_LIMIT_S)
+            except TimeoutError:
+                batch = {}
             for tp, records in batch.items():
                 if self._stopping.is_set():
                     return
                 await self.process_batch(records)
                 await self._commit(consumer, {tp: (records[-1].offset + 1, cluster)})
+                self._record_lag(consumer, tp, records[-1].offset + 1)
             if time.monotonic() >= check_at:
                 await self._check_cluster(cluster)
                 check_at = time.monotonic() + CLUSTER_CHECK_S
+
+    def _record_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, next_offset: int) -> None:
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            CONSUMER_LAG.labels(self._service, tp.topic, str(tp.partition)).set(max(highwater - next_offset, 0))
 
     async def _check_cluster(self, cluster: str) -> None:
         """Raise BrokerChanged if the broker now reports another cluster; say nothing while it is unreachable."""
@@ -182,22 +197,27 @@ class ConsumerLoop:
             return None
         handler = self._handlers.get(decoded.event.type)
         if handler is None:
-            self.stats.ignored += 1
+            self._note("ignored", record.topic)
             return None
         return record, decoded, handler
 
     async def _batch_transaction(self, items: list[Item]) -> None:
         events = [decoded.event for _, decoded, _ in items]
+        outcomes: list[tuple[Decoded, str]] = []
         async with self._sessions() as session, session.begin():
             fresh = await record_new(session, service=self._service, events=events, now=self._clock.now())
-            handled = 0
             for _, decoded, handler in items:
                 if decoded.event.id in fresh:
                     fresh.discard(decoded.event.id)
-                    await handler(session, decoded)
-                    handled += 1
-        self.stats.processed += handled
-        self.stats.duplicates += len(items) - handled
+                    with bound_to(decoded):
+                        await handler(session, decoded)
+                    outcomes.append((decoded, "processed"))
+                else:
+                    outcomes.append((decoded, "duplicate"))
+        topic = items[0][0].topic
+        for decoded, outcome in outcomes:
+            self._note(outcome, topic)
+            log.info("event.handled", outcome=outcome, **event_ids(decoded))
         self._after_commit()
 
     async def _handle(self, record: ConsumerRecord[bytes, bytes], decoded: Decoded, handler: Handler) -> None:
@@ -205,7 +225,7 @@ class ConsumerLoop:
         delay = 0.1
         while True:
             try:
-                await self._transaction(decoded, handler)
+                await self._transaction(record.topic, decoded, handler)
                 return
             except PermanentError as exc:
                 await self._dead_letter(record, f"permanent error: {exc.detail}")
@@ -225,18 +245,25 @@ class ConsumerLoop:
             await self._pause(delay)
             delay = min(delay * 2, MAX_BACKOFF_S)
 
-    async def _transaction(self, decoded: Decoded, handler: Handler) -> None:
+    async def _transaction(self, topic: str, decoded: Decoded, handler: Handler) -> None:
         event = decoded.event
         async with self._sessions() as session, session.begin():
             fresh = await first_time(
                 session, service=self._service, event_id=event.id, event_type=event.type, now=self._clock.now()
             )
-            if not fresh:
-                self.stats.duplicates += 1
-                return
-            await handler(session, decoded)
-        self.stats.processed += 1
-        self._after_commit()
+            if fresh:
+                with bound_to(decoded):
+                    await handler(session, decoded)
+        outcome = "processed" if fresh else "duplicate"
+        self._note(outcome, topic)
+        log.info("event.handled", outcome=outcome, **event_ids(decoded))
+        if fresh:
+            self._after_commit()
+
+    def _note(self, outcome: str, topic: str) -> None:
+        field = STAT_OF[outcome]
+        setattr(self.stats, field, getattr(self.stats, field) + 1)
+        CONSUMED.labels(self._service, topic, outcome).inc()
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
         headers = [
@@ -249,7 +276,7 @@ class ConsumerLoop:
         ]
         producer = await self._producer.get()
         await producer.send_and_wait(dead_letter_topic(record.topic), record.value, key=record.key, headers=headers)
-        self.stats.dead_lettered += 1
+        self._note("dead_lettered", record.topic)
         log.warning(
             "consumer.dead_lettered", service=self._service, topic=record.topic, offset=record.offset, reason=reason
         )

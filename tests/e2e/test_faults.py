@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+import httpx
 import pytest
 
-from devstack.stack import Stack
+from devstack.stack import SERVICES, Stack
 from tests.e2e.support import Police, hooks_for, wait_for
 from tests.support import produce, read_topic
 
@@ -64,3 +65,24 @@ def test_broker_down_posts_are_accepted_and_flow_through_once_after_it_returns(s
     delivered = [hooks_for(stack, e) for e in ids]
     assert [len(d) for d in delivered] == [1] * 5, "each episode notified exactly once"
     assert len({d[0]["headers"]["webhook-id"] for d in delivered}) == 5
+
+
+def ready(stack: Stack, service: str) -> bool:
+    """Whether one service says it can work (database and broker reachable)."""
+    try:
+        return httpx.get(stack.url(service) + "/ready", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_ready_fails_on_every_service_within_10_seconds_of_a_broker_kill_and_recovers(stack: Stack) -> None:
+    wait_for(lambda: all(ready(stack, s) for s in SERVICES), timeout=30, interval=0.5)
+    stack.broker.kill()
+    killed = time.monotonic()
+    try:
+        wait_for(lambda: not any(ready(stack, s) for s in SERVICES), timeout=10, interval=0.25)
+        assert time.monotonic() - killed <= 10
+    finally:
+        stack.broker.start()
+    wait_for(lambda: all(ready(stack, s) for s in SERVICES), timeout=30, interval=0.5)
+    deliver_one(stack, Police(stack), timeout=30)  # and the flow works again
