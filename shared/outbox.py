@@ -175,6 +175,7 @@ class OutboxRelay:
         return len(rows)
 
     async def _follow_cluster(self) -> None:
+        await self._producer.follow_cluster()
         await self._producer.get()
         cluster = self._producer.cluster_id
         if cluster is None or cluster == self._cluster:

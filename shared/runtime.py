@@ -19,7 +19,7 @@ from shared.db import is_sqlite, make_engine, make_session_factory
 from shared.health import BrokerProbe, install_health
 from shared.http import install_problem_handlers
 from shared.kafka.client import ProducerHolder, ensure_topics
-from shared.kafka.consumer import ConsumerLoop, Handler
+from shared.kafka.consumer import ConsumerLoop, Handler, Prefetch
 from shared.metrics import HttpMetrics
 from shared.outbox import OutboxRelay
 from shared.sweeps import Sweep, Sweeper
@@ -37,6 +37,9 @@ class Consumes:
     handlers: Mapping[str, Handler]
     # A consumer whose events are not urgent can wait longer per fetch and poll less.
     fetch_max_wait_ms: int | None = None
+    # Optional: load a batch's rows in a few queries first; handlers that write only at commit turn autoflush off.
+    prefetch: Prefetch | None = None
+    autoflush: bool = True
 
 
 @dataclass
@@ -86,6 +89,8 @@ class Runtime:
                 producer=self.producer,
                 clock=self.clock,
                 after_commit=self.after_commit,
+                prefetch=self.consumes.prefetch,
+                autoflush=self.consumes.autoflush,
             )
 
     def add_worker(self, run: Worker, stop: Callable[[], None]) -> None:

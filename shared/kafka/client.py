@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,7 @@ from shared.events.registry import Topic, dead_letter_topic
 
 log = structlog.get_logger(__name__)
 ADMIN_TIMEOUT_S = 10.0
+CLUSTER_CHECK_S = 5.0
 
 
 def new_producer(config: KafkaConfig) -> AIOKafkaProducer:
@@ -43,6 +45,7 @@ class ProducerHolder:
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
         self.cluster_id: str | None = None  # of the broker the current producer connected to
+        self._check_at = 0.0
 
     async def get(self) -> AIOKafkaProducer:
         """Return a started producer, starting one if needed."""
@@ -57,6 +60,23 @@ class ProducerHolder:
                     raise
                 self._producer = producer
             return self._producer
+
+    async def follow_cluster(self) -> None:
+        """Every few seconds, ask the broker its cluster id; a new one (a restarted tansu) gets a new producer.
+
+        A producer reconnects to a restarted broker by itself, so without this the holder would go on
+        believing in the old cluster: no topics created, no lost events sent again.
+        """
+        if self._producer is None or time.monotonic() < self._check_at:
+            return
+        self._check_at = time.monotonic() + CLUSTER_CHECK_S
+        try:
+            current = await current_cluster(self._config)
+        except (KafkaError, OSError, TimeoutError):
+            return  # unreachable: sending will fail and reset the producer anyway
+        if current != self.cluster_id:
+            log.warning("kafka.cluster_changed", previous=self.cluster_id, current=current)
+            await self.reset()
 
     async def reset(self) -> None:
         """Stop and forget the current producer."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -33,7 +33,7 @@ from shared.errors import PermanentError, TransientError
 from shared.events.codec import Decoded, DecodeError, decode
 from shared.events.registry import dead_letter_topic
 from shared.inbox import first_time, record_new
-from shared.kafka.client import ProducerHolder, current_cluster
+from shared.kafka.client import CLUSTER_CHECK_S, ProducerHolder, current_cluster
 from shared.kafka.rewind import Rewinder
 from shared.logging import bound_to, event_ids
 from shared.metrics import CONSUMED, CONSUMER_LAG
@@ -41,9 +41,10 @@ from shared.metrics import CONSUMED, CONSUMER_LAG
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[AsyncSession, Decoded], Awaitable[None]]
+# Loads, in a few queries, the rows a batch's fresh events will touch, before their handlers run.
+Prefetch = Callable[[AsyncSession, Sequence[Decoded]], Awaitable[None]]
 Item = tuple[ConsumerRecord[bytes, bytes], Decoded, Handler]
 MAX_BACKOFF_S = 5.0
-CLUSTER_CHECK_S = 5.0
 GETMANY_LIMIT_S = 2.0
 STAT_OF = {"processed": "processed", "duplicate": "duplicates", "dead_lettered": "dead_lettered", "ignored": "ignored"}
 
@@ -78,6 +79,8 @@ class ConsumerLoop:
         clock: Clock,
         max_attempts: int = 3,
         after_commit: Callable[[], None] = lambda: None,
+        prefetch: Prefetch | None = None,
+        autoflush: bool = True,
     ) -> None:
         self._service = service
         self._topics = [config.topic_prefix + t for t in topics]
@@ -88,6 +91,8 @@ class ConsumerLoop:
         self._clock = clock
         self._max_attempts = max_attempts
         self._after_commit = after_commit
+        self._prefetch = prefetch
+        self._autoflush = autoflush
         self._stopping = asyncio.Event()
         self.stats = ConsumerStats()
 
@@ -206,14 +211,20 @@ class ConsumerLoop:
         outcomes: list[tuple[Decoded, str]] = []
         async with self._sessions() as session, session.begin():
             fresh = await record_new(session, service=self._service, events=events, now=self._clock.now())
+            todo: list[tuple[Decoded, Handler]] = []
             for _, decoded, handler in items:
                 if decoded.event.id in fresh:
-                    fresh.discard(decoded.event.id)
-                    with bound_to(decoded):
-                        await handler(session, decoded)
+                    fresh.discard(decoded.event.id)  # an event twice in the batch runs once
+                    todo.append((decoded, handler))
                     outcomes.append((decoded, "processed"))
                 else:
                     outcomes.append((decoded, "duplicate"))
+            if self._prefetch is not None and todo:
+                await self._prefetch(session, [decoded for decoded, _ in todo])
+            with contextlib.nullcontext() if self._autoflush else session.no_autoflush:
+                for decoded, handler in todo:
+                    with bound_to(decoded):
+                        await handler(session, decoded)
         topic = items[0][0].topic
         for decoded, outcome in outcomes:
             self._note(outcome, topic)

@@ -85,4 +85,4 @@ def test_ready_fails_on_every_service_within_10_seconds_of_a_broker_kill_and_rec
     finally:
         stack.broker.start()
     wait_for(lambda: all(ready(stack, s) for s in SERVICES), timeout=30, interval=0.5)
-    deliver_one(stack, Police(stack), timeout=30)  # and the flow works again
+    deliver_one(stack, Police(stack), timeout=60)  # and the flow works again (every consumer rejoins first)

@@ -121,9 +121,9 @@ async def test_the_relay_republishes_recent_events_to_a_broker_that_lost_them(
         )
 
     broker.stop()
-    broker.start()
-    await holder.reset()  # as the relay does after a failed send
-    assert await relay.publish_batch() == 2, "the two events published in the window go out again"
+    broker.start()  # the producer reconnects by itself; the relay must still notice the new cluster
+    republished = await eventually(lambda: relay.publish_batch(), timeout=30, interval=0.5)
+    assert republished == 2, "the two events published in the window go out again"
     assert await relay.publish_batch() == 0
     assert await relay.publish_batch() == 0, "the same broker does not trigger it again"
 
