@@ -18,6 +18,7 @@ from services.classifier import SERVICE, timeline
 from services.classifier.context import Context
 from services.classifier.models import Child, Episode, RepeatState, RhiStatus
 from shared.events.codec import to_event
+from shared.events.codes import RiskFactor
 from shared.events.payloads.classifier import ChildRepeatMissing, EpisodeFacts
 from shared.outbox import add_event
 from shared.policy.classifier import RepeatRule
@@ -32,7 +33,6 @@ def counted(rule: RepeatRule, live: list[Episode], now: datetime) -> list[Episod
         for e in live
         if e.classification in rule.classifications
         and (e.exploitation or not rule.exploitation_only)
-        and e.reported_at <= now
         and (rule.window is None or e.reported_at > now - rule.window)
     ]
 
@@ -68,7 +68,7 @@ async def _refresh_one(session: AsyncSession, child: Child, *, ctx: Context, cor
 
 def _summarise(child: Child, live: list[Episode], rhi: dict[str, RhiStatus], ctx: Context, now: datetime) -> None:
     child.episode_count = len(live)
-    child.episodes_in_window = sum(1 for e in live if now - ctx.rules.window() < e.reported_at <= now)
+    child.episodes_in_window = sum(1 for e in live if e.reported_at > now - ctx.rules.window())
     if not live:
         child.last_episode_id = child.last_reported_at = child.last_returned_at = child.rhi = None
         child.themes, child.markers = {}, []
@@ -85,7 +85,9 @@ def _summarise(child: Child, live: list[Episode], rhi: dict[str, RhiStatus], ctx
     child.last_episode_id, child.last_reported_at = latest.episode_id, latest.reported_at
     child.last_returned_at = max((e.returned_at for e in live if e.returned_at), default=None)
     markers = {m for e in live for m in e.facts["child"].get("warning_markers", [])}
-    child.markers = sorted(markers | ({"exploitation_concern"} if any(e.exploitation for e in live) else set()))
+    if any(RiskFactor.EXPLOITATION_CONCERN.value in e.facts.get("risk_factors", []) for e in live):
+        markers.add(RiskFactor.EXPLOITATION_CONCERN.value)
+    child.markers = sorted(markers)
     tasks = sorted(rhi.values(), key=lambda r: r.at)
     child.rhi = _rhi_view(tasks[-1]) if tasks else None
     child.themes = _themes([r.findings for r in reversed(tasks) if r.findings])

@@ -18,6 +18,7 @@ from services.classifier.schemas import (
     ChildOut,
     ChildPage,
     ChildRow,
+    DecisionOut,
     EpisodeView,
     LinkView,
     Sort,
@@ -213,3 +214,9 @@ async def child_timeline(session: AsyncSession, child_id: str, authorities: froz
         )
     items.sort(key=lambda i: i.at)
     return Timeline(child_id=child_id, items=items)
+
+
+def decision_out(row: Decision) -> DecisionOut:
+    """One decision of the history."""
+    fields = {name: getattr(row, name) for name in DecisionOut.model_fields if name != "decision_id"}
+    return DecisionOut(decision_id=row.id, **fields)

@@ -139,4 +139,4 @@ async def correct(episode_id: str, body: CorrectionIn, principal: Mset, ctx: Ctx
         reason=body.reason,
         ctx=ctx,
     )
-    return DecisionOut.model_validate(row, from_attributes=True).model_copy(update={"decision_id": row.id})
+    return queries.decision_out(row)
