@@ -82,7 +82,9 @@ async def test_the_same_child_from_two_forces_is_one_child_and_unlinking_splits_
     assert [e["episode_id"] for e in detail["episodes"]] == [episodes[0], episodes[2]]
     [audit] = [entry for entry in detail["links"] if entry["action"] == "unlinked"]
     assert audit["reason"] == body["reason"]
-    assert audit["actor"] and audit["child_id"] == new_child and audit["previous_child_id"] == child_id
+    assert audit["actor"]
+    assert audit["child_id"] == new_child
+    assert audit["previous_child_id"] == child_id
     [event] = await h.events("child.episode_unlinked")
     assert event["data"]["actor"] == audit["actor"]
 
@@ -197,7 +199,8 @@ async def test_a_correction_is_a_new_audited_decision(api: tuple[httpx.AsyncClie
         "absent",
         "missing",
     )
-    assert decision["actor"] and decision["reason"] == body["reason"]
+    assert decision["actor"]
+    assert decision["reason"] == body["reason"]
     first, second = await h.decisions(report.episode_id)
     assert (first["classification"], second["trigger"], second["actor"]) == ("absent", "correction", decision["actor"])
     assert (await client.post(url, json=body, headers=mset)).status_code == 409

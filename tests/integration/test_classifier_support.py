@@ -1,4 +1,4 @@
-"""Helpers (no tests) for the classifier's integration tests: episode events, delivery through the handlers, outbox reads."""
+"""Helpers (no tests) for the classifier's integration tests: events, delivery through the handlers, outbox."""
 
 from __future__ import annotations
 
