@@ -19,6 +19,7 @@ from services.classifier.schemas import (
     ChildPage,
     ChildRow,
     DecisionOut,
+    EpisodeDecisions,
     EpisodeView,
     LinkView,
     Sort,
@@ -220,3 +221,20 @@ def decision_out(row: Decision) -> DecisionOut:
     """One decision of the history."""
     fields = {name: getattr(row, name) for name in DecisionOut.model_fields if name != "decision_id"}
     return DecisionOut(decision_id=row.id, **fields)
+
+
+async def episode_decisions(session: AsyncSession, episode_id: str, authorities: frozenset[str]) -> EpisodeDecisions:
+    """The decision history of an episode whose child the partnership may see."""
+    episode = await session.get(Episode, episode_id)
+    if episode is None:
+        raise NotFound(f"no episode {episode_id} visible to this partnership")
+    await visible_child(session, episode.child_id, authorities)
+    rows = await session.scalars(
+        select(Decision).where(Decision.episode_id == episode_id).order_by(Decision.decided_at, Decision.id)
+    )
+    return EpisodeDecisions(
+        episode_id=episode_id,
+        child_id=episode.child_id,
+        classification=episode.classification,
+        decisions=[decision_out(r) for r in rows],
+    )

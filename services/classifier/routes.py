@@ -14,6 +14,7 @@ from services.classifier.schemas import (
     ChildPage,
     CorrectionIn,
     DecisionOut,
+    EpisodeDecisions,
     LinkIn,
     Sort,
     Timeline,
@@ -123,6 +124,12 @@ async def unlink_episode(child_id: str, body: LinkIn, principal: Mset, ctx: Ctx,
         ctx=ctx,
     )
     return UnlinkOut(episode_id=body.episode_id, child_id=new_id, previous_child_id=child_id)
+
+
+@router.get("/v1/mset/episodes/{episode_id}/decisions", response_model=EpisodeDecisions, responses=ERRORS)
+async def decisions(episode_id: str, principal: Mset, ctx: Ctx, session: ReadTx) -> EpisodeDecisions:
+    """An episode's child and every decision on it with rule ids and reasons, oldest first."""
+    return await queries.episode_decisions(session, episode_id, authorities(principal, ctx))
 
 
 @router.post(

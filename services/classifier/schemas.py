@@ -195,3 +195,12 @@ class DecisionOut(BaseModel):
     reason: str | None
     actor: str | None
     decided_at: datetime
+
+
+class EpisodeDecisions(BaseModel):
+    """An episode's child and every decision on it, oldest first (the first is never overwritten)."""
+
+    episode_id: str
+    child_id: str
+    classification: Classification
+    decisions: list[DecisionOut]
