@@ -5,8 +5,12 @@ How episodes find their child (services/classifier/linking.py applies it, first 
 1. the police person id, within the same force (the same id in two forces means nothing);
 2. otherwise the match key: normalised given name + normalised family name + date of birth, in any
    force or local authority. Candidates whose episode in the same force carries a different police
-   person id are not the same child. Of several matching children, the one created first;
+   person id are not the same child. Exactly one matching child is a match; two or more (children
+   the police tell apart who share a name and birth date) are ambiguous and match none;
 3. otherwise a new child with a random UUID (never derived from the name).
+
+An update that changes the name, date of birth or person id runs the same match again, unless an
+MSET coordinator linked the episode by hand (then only a person moves it).
 
 Normalisation of a name: Unicode NFKC, casefold, NFKC again (casefolding can un-normalise), then trim
 and collapse every run of inner whitespace to one space. So "LEAH ", "leah" and "Leah" match, and so

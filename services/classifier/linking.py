@@ -36,11 +36,7 @@ async def find_child(
         found = await session.scalar(query.order_by(Episode.reported_at, Episode.episode_id).limit(1))
         if found is not None:
             return found, "police_person_id"
-    by_key = (
-        select(Episode.child_id, Episode.force, Episode.police_person_id, Child.created_at)
-        .join(Child, Child.id == Episode.child_id)
-        .where(Episode.match_key == key)
-    )
+    by_key = select(Episode.child_id, Episode.force, Episode.police_person_id).where(Episode.match_key == key)
     if exclude is not None:
         by_key = by_key.where(Episode.episode_id != exclude)
     rows = (await session.execute(by_key)).all()
@@ -48,8 +44,9 @@ async def find_child(
     conflicting = {
         r.child_id for r in rows if person_id and r.force == force and r.police_person_id not in (None, person_id)
     }
-    candidates = sorted({(r.created_at, r.child_id) for r in rows if r.child_id not in conflicting})
-    return (candidates[0][1], "name_and_date_of_birth") if candidates else None
+    candidates = {r.child_id for r in rows if r.child_id not in conflicting}
+    # Two children with this name and birth date (the police told them apart): a guess would be unsafe.
+    return (candidates.pop(), "name_and_date_of_birth") if len(candidates) == 1 else None
 
 
 def _audit(

@@ -159,3 +159,44 @@ async def test_interview_events_count_in_either_order(sessions: async_sessionmak
         assert child.themes["exploitation_indicators"] == ["cse", "drugs"]
         assert child.themes["places"] == ["a flat in town"]
         assert await s.get(RhiStatus, report.episode_id) is not None
+
+
+async def test_an_update_that_corrects_identity_moves_the_episode_to_the_matching_child(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    h = Harness(sessions)
+    leah = reported(MARCH, police_person_id="P-1")
+    typo = reported(MARCH + HOUR, force="durham", given_name="Leha")
+    for report in (leah, typo):
+        await h.deliver(report)
+    assert await h.child_of(typo.episode_id) != await h.child_of(leah.episode_id), "no fuzzy matching"
+    h.advance(HOUR)
+    await h.deliver(updated(typo, 2, h.clock.now(), child=typo.child.model_copy(update={"given_name": "Leah"})))
+    moved = (await h.events("child.episode_linked"))[-1]["data"]
+    assert moved["episode_id"] == typo.episode_id
+    assert moved["child_id"] == await h.child_of(leah.episode_id)
+    assert moved["method"] == "name_and_date_of_birth"
+    assert moved["previous_child_id"] is not None
+    async with sessions() as s:
+        child = await s.get(Child, moved["child_id"])
+        old = await s.get(Child, moved["previous_child_id"])
+        assert child is not None
+        assert old is not None
+        assert (child.episode_count, old.episode_count) == (2, 0)
+
+
+async def test_another_person_id_in_the_same_force_is_another_child_and_ambiguity_matches_none(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    h = Harness(sessions)
+    first, second = reported(MARCH, police_person_id="P-1"), reported(MARCH, police_person_id="P-2")
+    durham = reported(MARCH + HOUR, force="durham")
+    for report in (first, second, durham):
+        await h.deliver(report)
+    ids = [await h.child_of(r.episode_id) for r in (first, second, durham)]
+    assert len(set(ids)) == 3, "P-1 and P-2 are two children; Durham's Leah could be either, so neither"
+    again = reported(MARCH + 2 * HOUR, police_person_id="P-2", given_name="Lea")  # the person id wins in the force
+    await h.deliver(again)
+    assert await h.child_of(again.episode_id) == ids[1]
+    links = [e["data"]["method"] for e in await h.events("child.episode_linked")]
+    assert links == ["new_child", "new_child", "new_child", "police_person_id"]
