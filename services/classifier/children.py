@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.classifier import SERVICE, timeline
 from services.classifier.context import Context
 from services.classifier.models import Child, Episode, RepeatState, RhiStatus
+from services.classifier.store import Store
 from shared.events.codec import to_event
 from shared.events.codes import RiskFactor
 from shared.events.payloads.classifier import ChildRepeatMissing, EpisodeFacts
@@ -40,16 +40,17 @@ def counted(rule: RepeatRule, live: list[Episode], now: datetime) -> list[Episod
 async def refresh(session: AsyncSession, child_ids: Iterable[str], *, ctx: Context, correlationid: str | None) -> None:
     """Recompute each child's summary and repeat state."""
     for child_id in sorted(set(child_ids)):
-        child = await session.get(Child, child_id)
+        child = await Store.of(session).child(child_id)
         if child is not None:
             await _refresh_one(session, child, ctx=ctx, correlationid=correlationid)
 
 
 async def _refresh_one(session: AsyncSession, child: Child, *, ctx: Context, correlationid: str | None) -> None:
     now = ctx.clock.now()
-    episodes = (await session.scalars(select(Episode).where(Episode.child_id == child.id))).all()
+    store = Store.of(session)
+    episodes = await store.episodes_of(child.id)
     live = sorted((e for e in episodes if e.cancelled_at is None), key=lambda e: (e.reported_at, e.episode_id))
-    rhi = await _rhi_rows(session, [e.episode_id for e in live])
+    rhi = {e.episode_id: row for e in live if (row := await store.rhi(e.episode_id)) is not None}
     _summarise(child, live, rhi, ctx, now)
     met: list[str] = []
     reviews: list[datetime] = [
@@ -114,13 +115,6 @@ def _themes(findings: list[dict[str, Any]]) -> dict[str, list[str]]:
     return themes
 
 
-async def _rhi_rows(session: AsyncSession, episode_ids: list[str]) -> dict[str, RhiStatus]:
-    if not episode_ids:
-        return {}
-    rows = await session.scalars(select(RhiStatus).where(RhiStatus.episode_id.in_(episode_ids)))
-    return {r.episode_id: r for r in rows}
-
-
 async def _repeat_state(
     session: AsyncSession,
     child: Child,
@@ -133,12 +127,12 @@ async def _repeat_state(
 ) -> None:
     now = ctx.clock.now()
     over = len(hits) >= rule.count
-    state = await session.get(RepeatState, (child.id, rule.id))
+    state = (await Store.of(session).repeat_states(child.id)).get(rule.id)
     if state is None:
         if not over:
             return
         state = RepeatState(child_id=child.id, rule_id=rule.id, over=False, count=0, changed_at=now)
-        session.add(state)
+        Store.of(session).add_state(state)
     crossed = over and not state.over
     if over != state.over or len(hits) != state.count:
         state.over, state.count, state.changed_at = over, len(hits), now

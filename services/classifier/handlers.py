@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.classifier import service, tracking
 from services.classifier.context import Context
+from services.classifier.identity import match_key
+from services.classifier.store import Person, Store
 from shared.events.codec import Decoded
 from shared.events.payloads import notification, rhi
-from shared.events.payloads.episode import EpisodeCancelled, EpisodeReported, EpisodeReturned, EpisodeUpdated
+from shared.events.payloads.episode import (
+    EpisodeCancelled,
+    EpisodeReported,
+    EpisodeReturned,
+    EpisodeSnapshot,
+    EpisodeUpdated,
+)
 from shared.events.payloads.notification import DeliveryOutcome
 from shared.events.payloads.rhi import TaskEvent
 from shared.kafka.consumer import Handler
@@ -64,3 +74,21 @@ def handlers(ctx: Context) -> dict[str, Handler]:
     table.update({model.EVENT_TYPE: on_task for model in rhi.EVENTS})
     table.update({model.EVENT_TYPE: on_delivery for model in notification.EVENTS})
     return table
+
+
+async def prefetch(session: AsyncSession, events: Sequence[Decoded]) -> None:
+    """Load, in a few queries, every row a batch of events may touch (see batching.py)."""
+    ids: list[str] = []
+    keys: list[str] = []
+    persons: list[Person] = []
+    for decoded in events:
+        payload = decoded.payload
+        episode_id = getattr(payload, "episode_id", None)
+        if isinstance(episode_id, str):
+            ids.append(episode_id)
+        if isinstance(payload, EpisodeSnapshot):
+            child = payload.child
+            keys.append(match_key(child.given_name, child.family_name, child.date_of_birth))
+            if child.police_person_id is not None:
+                persons.append((payload.force, child.police_person_id))
+    await Store.of(session).prefetch(ids, keys, persons)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.classifier import SERVICE, children, queries
 from services.classifier.context import Context
 from services.classifier.identity import match_key
 from services.classifier.models import Child, Episode, Link
+from services.classifier.store import Store
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
 from shared.events.codec import to_event
@@ -29,22 +29,20 @@ async def find_child(
     session: AsyncSession, *, force: str, person_id: str | None, key: str, exclude: str | None = None
 ) -> tuple[str, Method] | None:
     """The child an episode belongs to by police person id (same force), else by match key; None if new."""
-    if person_id is not None:
-        query = select(Episode.child_id).where(Episode.force == force, Episode.police_person_id == person_id)
-        if exclude is not None:
-            query = query.where(Episode.episode_id != exclude)
-        found = await session.scalar(query.order_by(Episode.reported_at, Episode.episode_id).limit(1))
-        if found is not None:
-            return found, "police_person_id"
-    by_key = select(Episode.child_id, Episode.force, Episode.police_person_id).where(Episode.match_key == key)
-    if exclude is not None:
-        by_key = by_key.where(Episode.episode_id != exclude)
-    rows = (await session.execute(by_key)).all()
+    person = (force, person_id) if person_id is not None else None
+    found = [e for e in await Store.of(session).with_key(key, person) if e.episode_id != exclude]
+    same_person = sorted(
+        (e for e in found if person is not None and (e.force, e.police_person_id) == person),
+        key=lambda e: (e.reported_at, e.episode_id),
+    )
+    if same_person:
+        return same_person[0].child_id, "police_person_id"
+    by_key = [e for e in found if e.match_key == key]
     # Another person id in the same force is another child, whatever the name.
     conflicting = {
-        r.child_id for r in rows if person_id and r.force == force and r.police_person_id not in (None, person_id)
+        e.child_id for e in by_key if person_id and e.force == force and e.police_person_id not in (None, person_id)
     }
-    candidates = {r.child_id for r in rows if r.child_id not in conflicting}
+    candidates = {e.child_id for e in by_key if e.child_id not in conflicting}
     # Two children with this name and birth date (the police told them apart): a guess would be unsafe.
     return (candidates.pop(), "name_and_date_of_birth") if len(candidates) == 1 else None
 
@@ -101,7 +99,7 @@ def _audit(
 def new_child(session: AsyncSession, ctx: Context) -> str:
     """A child with a fresh pseudonymous id (random: never derived from a name)."""
     child = Child(id=str(uuid.uuid4()), created_at=ctx.clock.now())
-    session.add(child)
+    Store.of(session).add_child(child)
     return child.id
 
 
@@ -135,6 +133,7 @@ async def rematch(
 ) -> set[str]:
     """After an update changed identity facts, move the episode if it now matches another child."""
     episode.match_key = match_key(child.given_name, child.family_name, child.date_of_birth)
+    Store.of(session).index(episode)
     if not identity_changed or episode.manual:
         return set()
     found = await find_child(
@@ -146,7 +145,7 @@ async def rematch(
     )
     if found is None or found[0] == episode.child_id:
         return set()
-    previous, episode.child_id = episode.child_id, found[0]
+    previous = Store.of(session).move(episode, found[0])
     _audit(
         session,
         episode_id=episode.episode_id,
@@ -160,7 +159,7 @@ async def rematch(
 
 
 async def _episode_of(session: AsyncSession, episode_id: str, authorities: frozenset[str], ctx: Context) -> Episode:
-    episode = await session.get(Episode, episode_id)
+    episode = await Store.of(session).episode(episode_id)
     if episode is None:
         raise NotFound(f"no episode {episode_id} visible to this partnership")
     await queries.visible_child(session, episode.child_id, authorities)
@@ -182,7 +181,7 @@ async def link(
     episode = await _episode_of(session, episode_id, authorities, ctx)
     if episode.child_id == child_id:
         raise Conflict(f"episode {episode_id} is already linked to child {child_id}")
-    previous, episode.child_id, episode.manual = episode.child_id, child_id, True
+    previous, episode.manual = Store.of(session).move(episode, child_id), True
     _audit(
         session,
         episode_id=episode_id,
@@ -209,10 +208,11 @@ async def unlink(
 ) -> str:
     """An MSET coordinator splits an episode from a child; it gets a child of its own (audited). Returns its id."""
     await queries.visible_child(session, child_id, authorities)
-    episode = await session.get(Episode, episode_id)
+    episode = await Store.of(session).episode(episode_id)
     if episode is None or episode.child_id != child_id:
         raise NotFound(f"child {child_id} has no episode {episode_id}")
-    episode.child_id, episode.manual = new_child(session, ctx), True
+    Store.of(session).move(episode, new_child(session, ctx))
+    episode.manual = True
     _audit(
         session,
         episode_id=episode_id,

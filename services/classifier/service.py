@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.classifier import SERVICE, children, linking, queries, timeline
@@ -18,6 +17,7 @@ from services.classifier.context import Context
 from services.classifier.models import Decision, Episode
 from services.classifier.rules import Decision as RuleDecision
 from services.classifier.rules import classify, facts_of, grade_rank
+from services.classifier.store import Store
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
 from shared.events.codec import to_event
@@ -73,14 +73,15 @@ def _store_facts(episode: Episode, facts: EpisodeFacts, ctx: Context) -> None:
 
 async def recent_episodes(session: AsyncSession, episode: Episode, window: timedelta) -> int:
     """The child's live episodes reported within `window` up to this one, this one included."""
-    query = select(func.count()).where(
-        Episode.child_id == episode.child_id,
-        Episode.episode_id != episode.episode_id,
-        Episode.cancelled_at.is_(None),
-        Episode.reported_at >= episode.reported_at - window,
-        Episode.reported_at <= episode.reported_at,
+    others = await Store.of(session).episodes_of(episode.child_id)
+    since = episode.reported_at - window
+    return 1 + sum(
+        1
+        for e in others
+        if e.episode_id != episode.episode_id
+        and e.cancelled_at is None
+        and since <= e.reported_at <= episode.reported_at
     )
-    return int(await session.scalar(query) or 0) + 1
 
 
 async def evaluate(session: AsyncSession, episode: Episode, ctx: Context, now: datetime) -> RuleDecision:
@@ -172,7 +173,8 @@ async def episode_reported(
     session: AsyncSession, *, reported: EpisodeSnapshot, event_id: str, ctx: Context, correlationid: str | None
 ) -> Episode | None:
     """Link a new episode to a child, classify it, and look at the child's repeat rules again."""
-    if await session.get(Episode, reported.episode_id) is not None:
+    store = Store.of(session)
+    if await store.episode(reported.episode_id) is not None:
         return None
     now = ctx.clock.now()
     facts = episode_facts(reported)
@@ -186,7 +188,7 @@ async def episode_reported(
     )
     _store_facts(episode, facts, ctx)
     await linking.link_new(session, episode, facts.child, ctx=ctx, correlationid=correlationid)
-    session.add(episode)
+    store.add_episode(episode)
     decision = await evaluate(session, episode, ctx, now)
     episode.fired = list(decision.rule_ids)
     record_decision(session, episode, decision, trigger="reported", ctx=ctx, correlationid=correlationid)
@@ -200,7 +202,7 @@ async def episode_updated(
     session: AsyncSession, *, updated: EpisodeUpdated, event_id: str, ctx: Context, correlationid: str | None
 ) -> None:
     """Take the new version; reclassify an absent episode when the risk rose or an overriding factor appeared."""
-    episode = await session.get(Episode, updated.episode_id)
+    episode = await Store.of(session).episode(updated.episode_id)
     if episode is None:  # we never saw the report: classify what we have now
         await episode_reported(session, reported=updated, event_id=event_id, ctx=ctx, correlationid=correlationid)
         return
@@ -232,7 +234,7 @@ async def episode_returned(
     session: AsyncSession, *, returned: EpisodeReturned, event_id: str, ctx: Context, correlationid: str | None
 ) -> None:
     """The child is back: the episode is no longer still open; the last return moves."""
-    episode = await session.get(Episode, returned.episode_id)
+    episode = await Store.of(session).episode(returned.episode_id)
     corrected = " (corrected)" if returned.correction_reason else ""
     summary = f"returned{corrected} at {returned.returned_at.isoformat()}"
     if episode is None:
@@ -249,7 +251,7 @@ async def episode_cancelled(
     session: AsyncSession, *, cancelled: EpisodeCancelled, event_id: str, ctx: Context, correlationid: str | None
 ) -> None:
     """Reported in error: the episode no longer counts toward anything."""
-    episode = await session.get(Episode, cancelled.episode_id)
+    episode = await Store.of(session).episode(cancelled.episode_id)
     summary = f"cancelled ({cancelled.reason.value})"
     if episode is None:
         timeline.add(
@@ -273,7 +275,7 @@ async def correct(
     ctx: Context,
 ) -> Decision:
     """An authorised person corrects a classification, with a reason; audited as a new decision."""
-    episode = await session.get(Episode, episode_id)
+    episode = await Store.of(session).episode(episode_id)
     if episode is None:
         raise NotFound(f"no episode {episode_id} visible to this partnership")
     await queries.visible_child(session, episode.child_id, authorities)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.classifier import children, service
 from services.classifier.context import Context
 from services.classifier.models import Child, Episode
+from services.classifier.store import Store
 from shared.events.codes import Classification
 from shared.sweeps import Sweep, claim
 
@@ -34,6 +35,8 @@ def still_open(ctx: Context, every: timedelta) -> Sweep:
             .limit(BATCH)
         )
         episodes = list((await session.scalars(locked(query, session))).all())
+        for episode in episodes:
+            Store.of(session).remember(episode)
         for episode in episodes:
             await escalate(session, episode, ctx=ctx, now=now)
         return len(episodes)
@@ -65,6 +68,7 @@ def review(ctx: Context, every: timedelta) -> Sweep:
         query = select(Child).where(Child.review_at <= now).order_by(Child.review_at).limit(BATCH)
         due = list((await session.scalars(locked(query, session))).all())
         for child in due:
+            Store.of(session).remember_child(child)
             child.review_at = None
         await children.refresh(session, [c.id for c in due], ctx=ctx, correlationid=None)
         return len(due)

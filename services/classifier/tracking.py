@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.classifier import children, timeline
 from services.classifier.context import Context
-from services.classifier.models import Episode, RhiStatus
+from services.classifier.models import RhiStatus
+from services.classifier.store import Store
 from shared.events.payloads.notification import DeliveryOutcome, NotificationFailed
 from shared.events.payloads.rhi import RhiDueChanged, RhiInterviewCompleted, TaskEvent
 
@@ -30,10 +31,11 @@ STATUS = {
 
 async def task_event(session: AsyncSession, *, event_type: str, task: TaskEvent, event_id: str, ctx: Context) -> None:
     """Keep the episode's latest interview state and findings; add the event to the timeline."""
-    row = await session.get(RhiStatus, task.episode_id)
+    store = Store.of(session)
+    row = await store.rhi(task.episode_id)
     if row is None:
         row = RhiStatus(episode_id=task.episode_id, task_id=task.task_id, status="open", due_at=task.due_at, at=task.at)
-        session.add(row)
+        store.add_rhi(row)
     row.task_id, row.due_at, row.at = task.task_id, task.due_at, task.at
     row.status = STATUS.get(event_type, row.status)
     summary = (
@@ -49,7 +51,7 @@ async def task_event(session: AsyncSession, *, event_type: str, task: TaskEvent,
         summary += f" (was {task.previous_due_at.isoformat()})"
     detail = {"task_id": task.task_id, "status": row.status, "on_time": row.on_time, "actor": task.actor}
     timeline.add(session, event_id, task.episode_id, None, event_type, summary, task.at, detail)
-    episode = await session.get(Episode, task.episode_id)
+    episode = await store.episode(task.episode_id)
     if episode is not None:
         await children.refresh(session, {episode.child_id}, ctx=ctx, correlationid=task.episode_id)
 

@@ -10,10 +10,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.classifier.batching import BatchConsumerLoop
+from services.classifier.handlers import prefetch
 from services.classifier.models import Decision, Episode
 from shared.config import KafkaConfig
 from shared.db import is_sqlite
-from shared.events.codec import encode, to_event
+from shared.errors import PermanentError
+from shared.events.codec import Decoded, encode, to_event
 from shared.events.payloads.base import Payload
 from shared.events.registry import Topic
 from shared.kafka.client import ensure_topics
@@ -26,8 +29,9 @@ from tests.support import eventually, produce, read_topic
 pytestmark = [pytest.mark.kafka]
 
 
+@pytest.mark.parametrize("batched", [False, True], ids=["per-record", "batched"])
 async def test_episode_events_become_decisions_on_the_classifications_topic(
-    kafka: KafkaConfig, sessions: async_sessionmaker[AsyncSession], db_url: str, producers: Producers
+    kafka: KafkaConfig, sessions: async_sessionmaker[AsyncSession], db_url: str, producers: Producers, batched: bool
 ) -> None:
     await ensure_topics(kafka)
     h = Harness(sessions)
@@ -42,9 +46,14 @@ async def test_episode_events_become_decisions_on_the_classifications_topic(
         value = encode(to_event(payload, source="intake", time=h.clock.now(), correlationid="c"))
         await produce(kafka.bootstrap_servers, topic, value, payload.episode_id.encode())  # type: ignore[attr-defined]
         await produce(kafka.bootstrap_servers, topic, value, b"again")  # a redelivery of the same event
+    await produce(kafka.bootstrap_servers, topic, b"not an event", b"x")
 
     common = {"service": "classifier", "topics": [Topic.EPISODES], "handlers": h.table, "sessions": sessions}
-    consumer = ConsumerLoop(**common, config=kafka, producer=producers(kafka), clock=h.clock)
+    consumer = (
+        BatchConsumerLoop(**common, prefetch=prefetch, config=kafka, producer=producers(kafka), clock=h.clock)
+        if batched
+        else ConsumerLoop(**common, config=kafka, producer=producers(kafka), clock=h.clock)
+    )
     task = asyncio.create_task(consumer.run())
     try:
         await eventually(lambda: _handled(consumer, len(payloads)), timeout=30)
@@ -52,6 +61,7 @@ async def test_episode_events_become_decisions_on_the_classifications_topic(
         consumer.stop()
         await asyncio.wait_for(task, timeout=15)
     assert consumer.stats.duplicates == len(payloads)
+    assert consumer.stats.dead_lettered == 1
     async with sessions() as s:
         assert await s.scalar(select(func.count()).select_from(Decision)) == 3
         assert len(set((await s.scalars(select(Episode.child_id))).all())) == 1
@@ -80,4 +90,44 @@ async def test_episode_events_become_decisions_on_the_classifications_topic(
 
 
 async def _handled(consumer: ConsumerLoop, n: int) -> bool:
-    return consumer.stats.processed >= n and consumer.stats.duplicates >= n
+    stats = consumer.stats
+    return stats.processed >= n and stats.duplicates >= n and stats.dead_lettered >= 1
+
+
+async def test_a_failing_event_in_a_batch_costs_only_itself(
+    kafka: KafkaConfig, sessions: async_sessionmaker[AsyncSession], producers: Producers
+) -> None:
+    await ensure_topics(kafka)
+    h = Harness(sessions)
+    reports = [reported(MARCH, given_name=f"Kid{i}") for i in range(5)]
+    poison = reports[2].episode_id
+    table = dict(h.table)
+    real = table["episode.reported"]
+
+    async def fussy(session: AsyncSession, decoded: Decoded) -> None:
+        if getattr(decoded.payload, "episode_id", None) == poison:
+            raise PermanentError("cannot classify this one")
+        await real(session, decoded)
+
+    table["episode.reported"] = fussy
+    topic = kafka.topic_prefix + Topic.EPISODES
+    for report in reports:
+        value = encode(to_event(report, source="intake", time=h.clock.now()))
+        await produce(kafka.bootstrap_servers, topic, value, report.episode_id.encode())
+    common = {"service": "classifier", "topics": [Topic.EPISODES], "handlers": table, "sessions": sessions}
+    consumer = BatchConsumerLoop(**common, prefetch=prefetch, config=kafka, producer=producers(kafka), clock=h.clock)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: _done(consumer), timeout=30)
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, timeout=15)
+    async with sessions() as s:
+        classified = set((await s.scalars(select(Decision.episode_id))).all())
+    assert classified == {r.episode_id for r in reports} - {poison}
+    [dead] = await read_topic(kafka.bootstrap_servers, topic + ".dlt", 1)
+    assert json.loads(dead.value)["data"]["episode_id"] == poison
+
+
+async def _done(consumer: ConsumerLoop) -> bool:
+    return consumer.stats.processed >= 4 and consumer.stats.dead_lettered >= 1
