@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.classifier import SERVICE, timeline
 from services.classifier.context import Context
 from services.classifier.models import Child, Episode, RepeatState, RhiStatus
-from services.classifier.store import Store
+from services.classifier.store import Store, parsed_facts
 from shared.events.codec import to_event
 from shared.events.codes import RiskFactor
-from shared.events.payloads.classifier import ChildRepeatMissing, EpisodeFacts
+from shared.events.payloads.classifier import ChildRepeatMissing
 from shared.outbox import add_event
 from shared.policy.classifier import RepeatRule
 
@@ -75,7 +75,7 @@ def _summarise(child: Child, live: list[Episode], rhi: dict[str, RhiStatus], ctx
         child.themes, child.markers = {}, []
         return
     latest = live[-1]
-    record = EpisodeFacts.model_validate(latest.facts).child
+    record = parsed_facts(latest).child
     child.given_name, child.family_name, child.date_of_birth = (
         record.given_name,
         record.family_name,
@@ -152,7 +152,7 @@ def _announce(
     correlationid: str | None,
 ) -> None:
     now = ctx.clock.now()
-    record = EpisodeFacts.model_validate(latest.facts).child
+    record = parsed_facts(latest).child
     payload = ChildRepeatMissing(
         child_id=child.id,
         rule_id=rule.id,

@@ -17,7 +17,7 @@ from services.classifier.context import Context
 from services.classifier.models import Decision, Episode
 from services.classifier.rules import Decision as RuleDecision
 from services.classifier.rules import classify, facts_of, grade_rank
-from services.classifier.store import Store
+from services.classifier.store import Store, parsed_facts
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
 from shared.events.codec import to_event
@@ -56,7 +56,7 @@ def episode_facts(snapshot: EpisodeSnapshot, returned_at: datetime | None = None
 
 def facts_of_episode(episode: Episode) -> EpisodeFacts:
     """The stored facts of an episode."""
-    return EpisodeFacts.model_validate(episode.facts)
+    return parsed_facts(episode)
 
 
 def _exploitation(facts: EpisodeFacts, ctx: Context) -> bool:

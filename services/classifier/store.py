@@ -14,9 +14,24 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.classifier.models import Child, Episode, RepeatState, RhiStatus
+from shared.events.payloads.classifier import EpisodeFacts
 
 CHUNK = 500
 Person = tuple[str, str]  # (force, police person id)
+_PARSED: dict[int, tuple[dict[str, Any], EpisodeFacts]] = {}
+
+
+def parsed_facts(episode: Episode) -> EpisodeFacts:
+    """The episode's stored facts, parsed once per stored value (facts are replaced, never edited in place)."""
+    raw = episode.facts
+    hit = _PARSED.get(id(raw))
+    if hit is not None and hit[0] is raw:
+        return hit[1]
+    if len(_PARSED) > 20_000:
+        _PARSED.clear()
+    parsed = EpisodeFacts.model_validate(raw)
+    _PARSED[id(raw)] = (raw, parsed)  # holding `raw` keeps its id from being reused while cached
+    return parsed
 
 
 def _chunks(values: Iterable[Any]) -> list[list[Any]]:
