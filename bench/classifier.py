@@ -229,7 +229,7 @@ async def bulk_load(url: str, children: int, episodes: int, others: int) -> None
                 for j in range(start, min(start + 100_000, episodes))
             ]  # fmt: skip
             await conn.copy_records_to_table("classifier_episodes", records=rows)
-        await conn.execute("ANALYZE")
+        await conn.execute("VACUUM ANALYZE")  # what autovacuum would have done to a table this size
     finally:
         await conn.close()
 

@@ -47,12 +47,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_classifier_children")),
     )
     with op.batch_alter_table("classifier_children", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_classifier_children_list_host", ["on_list", "host_la", "last_reported_at"], unique=False
-        )
-        batch_op.create_index(
-            "ix_classifier_children_list_responsible", ["on_list", "responsible_la", "last_reported_at"], unique=False
-        )
+        for column in ("last_reported_at", "episodes_in_window", "family_name", "responsible_la"):
+            batch_op.create_index(
+                f"ix_classifier_children_list_{column}",
+                [column, "host_la" if column == "responsible_la" else "id"],
+                unique=False,
+                postgresql_where=sa.text("on_list"),
+                sqlite_where=sa.text("on_list"),
+            )
         batch_op.create_index(batch_op.f("ix_classifier_children_review_at"), ["review_at"], unique=False)
 
     op.create_table(
@@ -183,7 +185,7 @@ def downgrade() -> None:
     op.drop_table("classifier_episodes")
     with op.batch_alter_table("classifier_children", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_classifier_children_review_at"))
-        batch_op.drop_index("ix_classifier_children_list_responsible")
-        batch_op.drop_index("ix_classifier_children_list_host")
+        for column in ("last_reported_at", "episodes_in_window", "family_name", "responsible_la"):
+            batch_op.drop_index(f"ix_classifier_children_list_{column}")
 
     op.drop_table("classifier_children")

@@ -69,7 +69,7 @@ async def visible_child(session: AsyncSession, child_id: str, authorities: froze
 
 def list_query(authorities: frozenset[str], *, la: str | None, rule: str | None) -> Select[Child]:
     """Children meeting any repeat rule, visible to the partnership, optionally by LA and rule."""
-    query = select(Child).where(Child.on_list.is_(True), visible(authorities))
+    query = select(Child).where(Child.on_list, visible(authorities))  # matches the partial indexes
     if la is not None:
         query = query.where(or_(Child.responsible_la == la, Child.host_la == la))
     if rule is not None:
