@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
@@ -29,7 +30,13 @@ Mset = Annotated[Principal, Depends(require(Role.MSET))]
 LaFilter = Annotated[str | None, Query(pattern=r"^[EW][0-9]{8}$", description="only children of this LA")]
 RuleFilter = Annotated[str | None, Query(max_length=64, description="only children meeting this repeat rule")]
 SortParam = Annotated[Sort, Query(description="order of the list; '-' is descending")]
-ERRORS: dict[int | str, dict[str, Any]] = {k: v for k, v in PROBLEM_RESPONSES.items() if k in (401, 403, 404, 409, 422)}
+NOT_VISIBLE = {**PROBLEM_RESPONSES[404], "description": "No such child or episode visible to this partnership."}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    **{k: v for k, v in PROBLEM_RESPONSES.items() if k in (401, 403, 422)},
+    404: NOT_VISIBLE,
+}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 409: PROBLEM_RESPONSES[409]}
+log = structlog.get_logger(__name__)
 CSV: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "The list as CSV (UTF-8, one row per child)."}
 }
@@ -79,6 +86,7 @@ async def mset_csv(
 ) -> Response:
     """The same list as CSV, for the meeting papers (at most 50,000 rows)."""
     body = await queries.mset_csv(session, authorities(principal, ctx, la), la=la, rule=rule, sort=sort)
+    log.info("mset.read", what="list.csv", la=la, rule=rule, actor=principal.key_id, tenant=principal.tenant)
     headers = {"content-disposition": 'attachment; filename="mset-children.csv"'}
     return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
 
@@ -86,16 +94,20 @@ async def mset_csv(
 @router.get("/v1/children/{child_id}", response_model=ChildOut, responses=ERRORS)
 async def read_child(child_id: str, principal: Mset, ctx: Ctx, session: ReadTx) -> ChildOut:
     """One child: summary, every episode with its classification, and the audit trail of links."""
-    return await queries.child_detail(session, child_id, authorities(principal, ctx))
+    found = await queries.child_detail(session, child_id, authorities(principal, ctx))
+    log.info("mset.read", what="child", child_id=child_id, actor=principal.key_id, tenant=principal.tenant)
+    return found
 
 
 @router.get("/v1/children/{child_id}/timeline", response_model=Timeline, responses=ERRORS)
 async def timeline(child_id: str, principal: Mset, ctx: Ctx, session: ReadTx) -> Timeline:
     """Every episode, classification, link, interview task event and notification of the child, oldest first."""
-    return await queries.child_timeline(session, child_id, authorities(principal, ctx))
+    found = await queries.child_timeline(session, child_id, authorities(principal, ctx))
+    log.info("mset.read", what="timeline", child_id=child_id, actor=principal.key_id, tenant=principal.tenant)
+    return found
 
 
-@router.post("/v1/children/{child_id}/links", response_model=ChildOut, responses=ERRORS)
+@router.post("/v1/children/{child_id}/links", response_model=ChildOut, responses=WRITE_ERRORS)
 async def link_episode(child_id: str, body: LinkIn, principal: Mset, ctx: Ctx, session: Tx) -> ChildOut:
     """Link an episode to this child (audited: who, when, why); repeat counts follow."""
     las = authorities(principal, ctx)
@@ -111,7 +123,7 @@ async def link_episode(child_id: str, body: LinkIn, principal: Mset, ctx: Ctx, s
     return await queries.child_detail(session, child_id, las)
 
 
-@router.post("/v1/children/{child_id}/unlinks", response_model=UnlinkOut, responses=ERRORS)
+@router.post("/v1/children/{child_id}/unlinks", response_model=UnlinkOut, responses=WRITE_ERRORS)
 async def unlink_episode(child_id: str, body: LinkIn, principal: Mset, ctx: Ctx, session: Tx) -> UnlinkOut:
     """Split an episode from this child into a child of its own (audited); repeat counts follow."""
     new_id = await linking.unlink(
@@ -133,7 +145,7 @@ async def decisions(episode_id: str, principal: Mset, ctx: Ctx, session: ReadTx)
 
 
 @router.post(
-    "/v1/mset/episodes/{episode_id}/corrections", status_code=201, response_model=DecisionOut, responses=ERRORS
+    "/v1/mset/episodes/{episode_id}/corrections", status_code=201, response_model=DecisionOut, responses=WRITE_ERRORS
 )
 async def correct(episode_id: str, body: CorrectionIn, principal: Mset, ctx: Ctx, session: Tx) -> DecisionOut:
     """Correct an episode's classification with a reason; a new decision, the earlier ones stay (audited)."""
