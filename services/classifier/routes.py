@@ -35,7 +35,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     **{k: v for k, v in PROBLEM_RESPONSES.items() if k in (401, 403, 422)},
     404: NOT_VISIBLE,
 }
-WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 409: PROBLEM_RESPONSES[409]}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 400: PROBLEM_RESPONSES[400], 409: PROBLEM_RESPONSES[409]}
 log = structlog.get_logger(__name__)
 CSV: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "The list as CSV (UTF-8, one row per child)."}
