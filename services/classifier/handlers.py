@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.classifier import service, tracking
 from services.classifier.context import Context
 from services.classifier.identity import match_key
-from services.classifier.store import Person, Store
+from services.classifier.store import Person, Store, serialise
 from shared.events.codec import Decoded
 from shared.events.payloads import notification, rhi
 from shared.events.payloads.episode import (
@@ -73,11 +73,22 @@ def handlers(ctx: Context) -> dict[str, Handler]:
     }
     table.update({model.EVENT_TYPE: on_task for model in rhi.EVENTS})
     table.update({model.EVENT_TYPE: on_delivery for model in notification.EVENTS})
-    return table
+    return {event_type: serialised(handler) for event_type, handler in table.items()}
+
+
+def serialised(handler: Handler) -> Handler:
+    """Run a handler holding the classifier's writer lock (see store.serialise)."""
+
+    async def run(session: AsyncSession, decoded: Decoded) -> None:
+        await serialise(session)
+        await handler(session, decoded)
+
+    return run
 
 
 async def prefetch(session: AsyncSession, events: Sequence[Decoded]) -> None:
     """Load, in a few queries, every row a batch of events may touch (see batching.py)."""
+    await serialise(session)
     ids: list[str] = []
     keys: list[str] = []
     persons: list[Person] = []

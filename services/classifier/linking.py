@@ -14,7 +14,7 @@ from services.classifier import SERVICE, children, queries
 from services.classifier.context import Context
 from services.classifier.identity import match_key
 from services.classifier.models import Child, Episode, Link
-from services.classifier.store import Store
+from services.classifier.store import Store, serialise
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
 from shared.events.codec import to_event
@@ -177,6 +177,7 @@ async def link(
     ctx: Context,
 ) -> None:
     """An MSET coordinator links an episode to a child (audited); counts follow."""
+    await serialise(session)
     await queries.visible_child(session, child_id, authorities)
     episode = await _episode_of(session, episode_id, authorities, ctx)
     if episode.child_id == child_id:
@@ -207,6 +208,7 @@ async def unlink(
     ctx: Context,
 ) -> str:
     """An MSET coordinator splits an episode from a child; it gets a child of its own (audited). Returns its id."""
+    await serialise(session)
     await queries.visible_child(session, child_id, authorities)
     episode = await Store.of(session).episode(episode_id)
     if episode is None or episode.child_id != child_id:

@@ -17,7 +17,7 @@ from services.classifier.context import Context
 from services.classifier.models import Decision, Episode
 from services.classifier.rules import Decision as RuleDecision
 from services.classifier.rules import classify, facts_of, grade_rank
-from services.classifier.store import Store, parsed_facts
+from services.classifier.store import Store, parsed_facts, serialise
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
 from shared.events.codec import to_event
@@ -275,6 +275,7 @@ async def correct(
     ctx: Context,
 ) -> Decision:
     """An authorised person corrects a classification, with a reason; audited as a new decision."""
+    await serialise(session)
     episode = await Store.of(session).episode(episode_id)
     if episode is None:
         raise NotFound(f"no episode {episode_id} visible to this partnership")

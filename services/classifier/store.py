@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.classifier.models import Child, Episode, RepeatState, RhiStatus
 from shared.events.payloads.classifier import EpisodeFacts
 
 CHUNK = 500
+# PostgreSQL advisory lock taken by every classifier write transaction (see `serialise`).
+WRITER_LOCK = 0x6D636E_636C73
 Person = tuple[str, str]  # (force, police person id)
 _PARSED: dict[int, tuple[dict[str, Any], EpisodeFacts]] = {}
 
@@ -37,6 +39,19 @@ def parsed_facts(episode: Episode) -> EpisodeFacts:
 def _chunks(values: Iterable[Any]) -> list[list[Any]]:
     items = list(dict.fromkeys(values))
     return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
+
+
+async def serialise(session: AsyncSession) -> None:
+    """Take the classifier's writer lock for this transaction (PostgreSQL; SQLite has one writer anyway).
+
+    A child's summary and repeat state are recomputed from its episodes; two transactions doing that
+    for the same child at once (the consumer, a sweep, a coordinator's link) could each miss the
+    other's change. Writers are few and the consumer is sequential, so they simply take turns.
+    """
+    if session.info.get("classifier.serialised") or session.get_bind().dialect.name == "sqlite":
+        return
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK})
+    session.info["classifier.serialised"] = True
 
 
 class Store:

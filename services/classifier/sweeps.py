@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.classifier import children, service
 from services.classifier.context import Context
 from services.classifier.models import Child, Episode
-from services.classifier.store import Store
+from services.classifier.store import Store, serialise
 from shared.events.codes import Classification
 from shared.sweeps import Sweep, claim
 
@@ -28,6 +28,7 @@ def still_open(ctx: Context, every: timedelta) -> Sweep:
     """Reclassify absent episodes that are still open `absent_escalation_after` after the report."""
 
     async def work(session: AsyncSession, now: datetime) -> int:
+        await serialise(session)
         query = (
             select(Episode)
             .where(Episode.escalate_at <= now, Episode.classification == Classification.ABSENT.value)
@@ -65,6 +66,7 @@ def review(ctx: Context, every: timedelta) -> Sweep:
     """Look again at children whose counted episodes left a window (they may drop off the list)."""
 
     async def work(session: AsyncSession, now: datetime) -> int:
+        await serialise(session)
         query = select(Child).where(Child.review_at <= now).order_by(Child.review_at).limit(BATCH)
         due = list((await session.scalars(locked(query, session))).all())
         for child in due:

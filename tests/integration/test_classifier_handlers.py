@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.classifier import sweeps
 from services.classifier.models import Child, Decision, RhiStatus
+from services.classifier.store import serialise
+from shared.db import is_sqlite
 from shared.events.codes import RiskFactor, RiskGrade, WarningMarker
 from shared.sweeps import Sweeper
 from tests.integration.test_classifier_support import MARCH, Harness, cancelled, reported, returned, updated
@@ -200,3 +204,22 @@ async def test_another_person_id_in_the_same_force_is_another_child_and_ambiguit
     assert await h.child_of(again.episode_id) == ids[1]
     links = [e["data"]["method"] for e in await h.events("child.episode_linked")]
     assert links == ["new_child", "new_child", "new_child", "police_person_id"]
+
+
+async def test_writers_take_turns_on_postgresql(sessions: async_sessionmaker[AsyncSession], db_url: str) -> None:
+    if is_sqlite(db_url):
+        pytest.skip("SQLite has one writer at a time already (BEGIN IMMEDIATE)")
+    order: list[str] = []
+    async with sessions() as first, first.begin():
+        await serialise(first)
+
+        async def second_writer() -> None:
+            async with sessions() as second, second.begin():
+                await serialise(second)
+                order.append("second")
+
+        task = asyncio.create_task(second_writer())
+        await asyncio.sleep(0.3)
+        order.append("first commits")
+    await asyncio.wait_for(task, timeout=10)
+    assert order == ["first commits", "second"]
