@@ -20,7 +20,7 @@ KAFKA_BINDING = "0.4.0"  # the latest Kafka binding the AsyncAPI 3.0.0 JSON sche
 # service -> (topics it publishes to, topics it consumes); consumers also publish to <topic>.dlt
 SERVICES: dict[str, tuple[list[str], list[str]]] = {
     "intake": ([Topic.EPISODES], [Topic.CLASSIFICATIONS, Topic.RHI]),
-    "classifier": ([Topic.CLASSIFICATIONS], [Topic.EPISODES]),
+    "classifier": ([Topic.CLASSIFICATIONS], [Topic.EPISODES, Topic.RHI, Topic.NOTIFICATIONS]),
     "rhi_tracker": ([Topic.RHI], [Topic.EPISODES, Topic.CLASSIFICATIONS]),
     "notifier": ([Topic.NOTIFICATIONS], [Topic.RHI]),
 }

@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.e2e]
 CONSUMERS = {
     "episodes": ["classifier", "rhi_tracker"],
     "classifications": ["intake", "rhi_tracker"],
-    "rhi": ["intake", "notifier"],
+    "rhi": ["classifier", "intake", "notifier"],
+    "notifications": ["classifier"],
 }
 
 
