@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.classifier import SERVICE, sweeps
-from services.classifier.batching import BatchConsumerLoop
 from services.classifier.config import ClassifierSettings
 from services.classifier.context import Context
 from services.classifier.handlers import handlers, prefetch
@@ -13,7 +12,7 @@ from services.classifier.routes import router
 from shared.clock import Clock, make_clock
 from shared.events.registry import Topic
 from shared.policy import load_policy
-from shared.runtime import Consumes, Runtime, consumer_config
+from shared.runtime import Consumes, Runtime
 
 DESCRIPTION = """Missing or absent, child identity, repeat missing and the MSET list.
 
@@ -27,19 +26,14 @@ def build(settings: ClassifierSettings, clock: Clock | None = None) -> FastAPI:
     """Wire the classifier: consumes episodes, interview tasks and notifications; emits classifications."""
     clock = clock or make_clock(settings.clock_file)
     ctx = Context(policy=load_policy(settings.policy_file), clock=clock)
-    consumes = Consumes(topics=[Topic.EPISODES, Topic.RHI, Topic.NOTIFICATIONS], handlers=handlers(ctx))
-    runtime = Runtime(service=SERVICE, settings=settings, clock=clock, consumes=consumes)
-    runtime.consumer = BatchConsumerLoop(
+    # Handlers read through a per-transaction Store that writes at commit: prefetch a batch, no autoflush.
+    consumes = Consumes(
+        topics=[Topic.EPISODES, Topic.RHI, Topic.NOTIFICATIONS],
+        handlers=handlers(ctx),
         prefetch=prefetch,
-        service=SERVICE,
-        topics=consumes.topics,
-        handlers=consumes.handlers,
-        sessions=runtime.sessions,
-        config=consumer_config(runtime.kafka, consumes),
-        producer=runtime.producer,
-        clock=clock,
-        after_commit=runtime.after_commit,
+        autoflush=False,
     )
+    runtime = Runtime(service=SERVICE, settings=settings, clock=clock, consumes=consumes)
     runtime.add_sweep(sweeps.still_open(ctx, settings.classifier_sweep_interval))
     runtime.add_sweep(sweeps.review(ctx, settings.classifier_sweep_interval))
     app = runtime.create_app(title="Missing children: classifier", description=DESCRIPTION, routers=[router])

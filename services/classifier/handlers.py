@@ -87,7 +87,7 @@ def serialised(handler: Handler) -> Handler:
 
 
 async def prefetch(session: AsyncSession, events: Sequence[Decoded]) -> None:
-    """Load, in a few queries, every row a batch of events may touch (see batching.py)."""
+    """Load, in a few queries, every row a batch of events may touch (the consumer loop calls it per batch)."""
     await serialise(session)
     ids: list[str] = []
     keys: list[str] = []

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.classifier.batching import BatchConsumerLoop
 from services.classifier.handlers import prefetch
 from services.classifier.models import Decision, Episode
 from shared.config import KafkaConfig
@@ -29,9 +28,9 @@ from tests.support import eventually, produce, read_topic
 pytestmark = [pytest.mark.kafka]
 
 
-@pytest.mark.parametrize("batched", [False, True], ids=["per-record", "batched"])
+@pytest.mark.parametrize("prefetched", [False, True], ids=["autoflush", "prefetched"])
 async def test_episode_events_become_decisions_on_the_classifications_topic(
-    kafka: KafkaConfig, sessions: async_sessionmaker[AsyncSession], db_url: str, producers: Producers, batched: bool
+    kafka: KafkaConfig, sessions: async_sessionmaker[AsyncSession], db_url: str, producers: Producers, prefetched: bool
 ) -> None:
     await ensure_topics(kafka)
     h = Harness(sessions)
@@ -49,11 +48,9 @@ async def test_episode_events_become_decisions_on_the_classifications_topic(
     await produce(kafka.bootstrap_servers, topic, b"not an event", b"x")
 
     common = {"service": "classifier", "topics": [Topic.EPISODES], "handlers": h.table, "sessions": sessions}
-    consumer = (
-        BatchConsumerLoop(**common, prefetch=prefetch, config=kafka, producer=producers(kafka), clock=h.clock)
-        if batched
-        else ConsumerLoop(**common, config=kafka, producer=producers(kafka), clock=h.clock)
-    )
+    # As the app runs it (prefetch, autoflush off) and as the shared loop runs by default.
+    options: dict[str, object] = {"prefetch": prefetch, "autoflush": False} if prefetched else {}
+    consumer = ConsumerLoop(**common, **options, config=kafka, producer=producers(kafka), clock=h.clock)
     task = asyncio.create_task(consumer.run())
     try:
         await eventually(lambda: _handled(consumer, len(payloads)), timeout=30)
@@ -115,7 +112,9 @@ async def test_a_failing_event_in_a_batch_costs_only_itself(
         value = encode(to_event(report, source="intake", time=h.clock.now()))
         await produce(kafka.bootstrap_servers, topic, value, report.episode_id.encode())
     common = {"service": "classifier", "topics": [Topic.EPISODES], "handlers": table, "sessions": sessions}
-    consumer = BatchConsumerLoop(**common, prefetch=prefetch, config=kafka, producer=producers(kafka), clock=h.clock)
+    consumer = ConsumerLoop(
+        **common, prefetch=prefetch, autoflush=False, config=kafka, producer=producers(kafka), clock=h.clock
+    )
     task = asyncio.create_task(consumer.run())
     try:
         await eventually(lambda: _done(consumer), timeout=30)
