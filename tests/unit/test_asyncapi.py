@@ -114,7 +114,7 @@ def test_operations_follow_the_services(doc: dict[str, Any]) -> None:
         assert len(senders) == 1, f"{topic} should have exactly one producer, has {senders}"
     for service, (_, consumes) in SERVICES.items():
         app = (ROOT / "services" / service / "app.py").read_text(encoding="utf-8")
-        found = re.search(r"Consumes\(topics=\[([^\]]*)\]", app)
+        found = re.search(r"Consumes\(\s*topics=\[([^\]]*)\]", app)
         assert found, f"services/{service}/app.py no longer declares Consumes(topics=[...])"
         wired = [getattr(Topic, name) for name in re.findall(r"Topic\.(\w+)", found.group(1))]
         assert wired == consumes, f"devstack/asyncapi.py SERVICES says {service} consumes {consumes}, app.py {wired}"
