@@ -64,7 +64,7 @@ def render_text(data: Any, indent: str = "") -> list[str]:
     items = data.items() if isinstance(data, dict) else enumerate(data)
     for key, value in items:
         label = str(key + 1) if isinstance(key, int) else str(key).replace("_", " ")
-        if isinstance(value, dict | list) and value:
+        if value and (isinstance(value, dict) or (isinstance(value, list) and isinstance(value[0], dict))):
             lines += [f"{indent}{label}:", *render_text(value, indent + "  ")]
         else:
             shown = ", ".join(map(str, value)) if isinstance(value, list) else ("-" if value is None else value)
