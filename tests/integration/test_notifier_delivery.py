@@ -86,8 +86,8 @@ def policy_for(receiver_port: int, path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-async def sinks(tmp_path: Path) -> AsyncIterator[Sinks]:
+@pytest.fixture(name="sinks")
+async def sinks_fixture(tmp_path: Path) -> AsyncIterator[Sinks]:
     """Receiver and SMTP server, both on the test's frozen clock (webhook timestamps are in test time)."""
     clock = FrozenClock(MONDAY)
     port, smtp_port = free_port(), free_port()
