@@ -53,6 +53,7 @@ class ReceiverState:
     quiet: bool = False
     faults: dict[str, Fault] = field(default_factory=dict)
     accepted: set[str] = field(default_factory=set)
+    in_flight: dict[str, int] = field(default_factory=dict)  # requests held by a delayed fault, per recipient
 
 
 def verify(secrets: list[str], body: bytes, headers: dict[str, str], clock: Clock | None = None) -> str | None:
@@ -105,7 +106,11 @@ async def receive(request: Request) -> Response:
     if problem is None and fault is not None and fault.remaining > 0:
         fault.remaining -= 1
         status = fault.status
-        await asyncio.sleep(fault.delay)
+        state.in_flight[recipient_id] = state.in_flight.get(recipient_id, 0) + 1
+        try:
+            await asyncio.sleep(fault.delay)
+        finally:
+            state.in_flight[recipient_id] -= 1
     webhook_id = headers.get("webhook-id")
     duplicate = status < 300 and webhook_id in state.accepted
     if status < 300 and webhook_id:
@@ -139,10 +144,13 @@ async def listing(request: Request) -> JSONResponse:
 
 
 async def control(request: Request) -> JSONResponse:
-    """Set a fault: {"status": 500, "count": 3, "retry_after": "1", "delay": 0}; count 0 clears it."""
+    """POST sets a fault: {"status": 500, "count": 3, "retry_after": "1", "delay": 0}; count 0 clears it.
+    GET says how many requests a delayed fault is holding."""
     state: ReceiverState = request.app.state.receiver
-    spec = await request.json()
     recipient_id = request.path_params["recipient_id"]
+    if request.method == "GET":
+        return JSONResponse({"recipient_id": recipient_id, "in_flight": state.in_flight.get(recipient_id, 0)})
+    spec = await request.json()
     fault = Fault(int(spec["status"]), int(spec["count"]), spec.get("retry_after"), float(spec.get("delay", 0)))
     state.faults[recipient_id] = fault
     return JSONResponse({"recipient_id": recipient_id, "status": spec["status"], "count": spec["count"]})
@@ -178,7 +186,7 @@ def create_app(policy_file: Path, log_path: Path, *, quiet: bool = False, clock:
         routes=[
             Route("/hooks/{recipient_id}", receive, methods=["POST"]),
             Route("/hooks", listing, methods=["GET"]),
-            Route("/control/{recipient_id}", control, methods=["POST"]),
+            Route("/control/{recipient_id}", control, methods=["GET", "POST"]),
             Route("/health", health, methods=["GET"]),
         ]
     )
