@@ -86,7 +86,9 @@ def build(settings: NotifierSettings, clock: Clock | None = None) -> FastAPI:
     table = handlers(policy=policy, clock=clock)
     consumes = Consumes(topics=[Topic.EPISODES, Topic.CLASSIFICATIONS, Topic.RHI], handlers=table)
     runtime = Runtime(service=SERVICE, settings=settings, clock=clock, consumes=consumes)
-    client = httpx.AsyncClient(timeout=settings.delivery_timeout.total_seconds())
+    # Keep as many connections alive as a batch sends at once: reconnecting per webhook costs more than sending it.
+    limits = httpx.Limits(max_connections=settings.delivery_batch, max_keepalive_connections=settings.delivery_batch)
+    client = httpx.AsyncClient(timeout=settings.delivery_timeout.total_seconds(), limits=limits)
     dispatcher = Dispatcher(
         sessions=runtime.sessions,
         channels=channels(policy, client, relay(settings), clock),

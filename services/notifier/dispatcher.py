@@ -13,7 +13,7 @@ import random
 from collections.abc import Callable, Mapping
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notifier.channels import Channel, Message, Outcome, RetryLater
@@ -24,6 +24,7 @@ from shared.clock import Clock
 from shared.policy import Policy
 
 log = structlog.get_logger(__name__)
+Batch = tuple[list[Delivery], list[Outcome]]
 
 
 class Dispatcher:
@@ -62,21 +63,25 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self) -> None:
-        """Dispatch until stopped."""
+        """Dispatch until stopped: each transaction records the last batch's outcomes and leases the next batch."""
         poll = self._settings.delivery_poll_interval.total_seconds()
+        sent: Batch = ([], [])
         while not self._stopping:
             try:
-                sent = await self.dispatch_due()
+                claimed = await self.record_and_claim(*sent)
+                sent = (claimed, list(await asyncio.gather(*(self.send(d) for d in claimed))))
             except Exception:
-                log.exception("dispatcher.batch_failed")
-                sent = 0
-            if sent < self._settings.delivery_batch:
+                log.exception("dispatcher.batch_failed")  # unrecorded outcomes: sent again when their lease ends
+                claimed, sent = [], ([], [])
+            if not claimed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=poll)
                 self._wake.clear()
+        if sent[0]:
+            await self.record(*sent)
 
     async def dispatch_due(self) -> int:
-        """Send every due delivery once; return how many were attempted."""
+        """Send every due delivery once and record the outcomes; return how many were attempted."""
         claimed = await self.claim()
         if not claimed:
             return 0
@@ -86,12 +91,23 @@ class Dispatcher:
 
     async def claim(self) -> list[Delivery]:
         """Lease a batch of due deliveries (committed, so the lease holds if this process dies)."""
+        return await self.record_and_claim([], [])
+
+    async def record_and_claim(self, sent: list[Delivery], outcomes: list[Outcome]) -> list[Delivery]:
+        """One transaction: record a sent batch's outcomes, then lease the next batch (one commit, not two)."""
         now = self._clock.now()
         async with self._sessions() as session, session.begin():
+            if sent:
+                await self._record(session, sent, outcomes)
             query = due_query(now, self._settings.delivery_batch, lock=self._lock)
             rows = list((await session.scalars(query)).all())
-            for row in rows:
-                row.lease_until = now + self._settings.delivery_lease
+            if rows:
+                lease = now + self._settings.delivery_lease
+                await session.execute(
+                    update(Delivery).where(Delivery.id.in_([r.id for r in rows])).values(lease_until=lease)
+                )
+        if sent:
+            self._after_commit()
         return rows
 
     async def send(self, delivery: Delivery) -> Outcome:
@@ -108,24 +124,27 @@ class Dispatcher:
     async def record(self, claimed: list[Delivery], outcomes: list[Outcome]) -> None:
         """Record every outcome of a batch in one transaction; dead ones raise alerts and fallbacks."""
         async with self._sessions() as session, session.begin():
-            query = select(Delivery).where(Delivery.id.in_([d.id for d in claimed]))
-            rows = {row.id: row for row in (await session.scalars(query)).all()}
-            for delivery, outcome in zip(claimed, outcomes, strict=True):
-                row = rows[delivery.id]
-                delay = backoff(
-                    row.attempts,
-                    base=self._settings.delivery_base_backoff,
-                    cap=self._settings.delivery_max_backoff,
-                    rng=self._rng,
-                )
-                status = apply_outcome(
-                    session,
-                    delivery=row,
-                    outcome=outcome,
-                    clock=self._clock,
-                    max_attempts=self._settings.delivery_max_attempts,
-                    next_delay=delay,
-                )
-                if status == DeliveryStatus.DEAD and self._policy is not None:
-                    await after_dead(session, delivery=row, policy=self._policy, clock=self._clock)
+            await self._record(session, claimed, outcomes)
         self._after_commit()
+
+    async def _record(self, session: AsyncSession, claimed: list[Delivery], outcomes: list[Outcome]) -> None:
+        query = select(Delivery).where(Delivery.id.in_([d.id for d in claimed]))
+        rows = {row.id: row for row in (await session.scalars(query)).all()}
+        for delivery, outcome in zip(claimed, outcomes, strict=True):
+            row = rows[delivery.id]
+            delay = backoff(
+                row.attempts,
+                base=self._settings.delivery_base_backoff,
+                cap=self._settings.delivery_max_backoff,
+                rng=self._rng,
+            )
+            status = apply_outcome(
+                session,
+                delivery=row,
+                outcome=outcome,
+                clock=self._clock,
+                max_attempts=self._settings.delivery_max_attempts,
+                next_delay=delay,
+            )
+            if status == DeliveryStatus.DEAD and self._policy is not None:
+                await after_dead(session, delivery=row, policy=self._policy, clock=self._clock)

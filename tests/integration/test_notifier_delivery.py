@@ -349,3 +349,39 @@ async def test_email_reaches_the_smtp_server_and_refusals_are_outcomes(db_url: s
         assert (refused.status, refused.attempts) == ("dead", 1), "550 is the server's final word"
         assert refused.last_error is not None
         assert refused.last_error.startswith("SMTP 550")
+
+
+async def test_the_worker_loop_records_each_batch_in_the_transaction_that_claims_the_next(
+    db_url: str, sinks: Sinks, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    settings = settings_for(db_url, sinks, delivery_batch=2, delivery_poll_interval=timedelta(milliseconds=20))
+    for n in range(5):
+        await route(sessions, opened(task_id=f"rhi-{n}", episode_id=f"ep-{n}"), sinks)
+    sinks.faults["redcar-rhi"] = Fault(status=500, remaining=1)
+    policy = load_policy(sinks.policy_path)
+    async with httpx.AsyncClient() as client:
+        dispatcher = Dispatcher(
+            sessions=sessions,
+            channels=channels(policy, client, relay(settings), sinks.clock),
+            settings=settings,
+            clock=sinks.clock,
+            lock_rows=not db_url.startswith("sqlite"),
+            after_commit=lambda: None,
+            policy=policy,
+        )
+        worker = asyncio.create_task(dispatcher.run())
+        delivered = await eventually(lambda: _delivered(sessions, 4), timeout=15)
+        sinks.clock.advance(timedelta(minutes=1))  # the one that met a 500 is due again
+        dispatcher.wake()
+        delivered = await eventually(lambda: _delivered(sessions, 5), timeout=15)
+        dispatcher.stop()
+        await asyncio.wait_for(worker, timeout=10)
+    assert len(delivered) == 5
+    accepted = [h["webhook_id"] for h in sinks.hooks("redcar-rhi") if h["status"] < 300]
+    assert sorted(accepted) == sorted(d.id for d in delivered), "each delivered once"
+    assert (await outbox_types(sessions)).count("notification.delivered") == 5
+
+
+async def _delivered(sessions: async_sessionmaker[AsyncSession], n: int) -> list[Delivery]:
+    found = await rows(sessions, status="delivered")
+    return found if len(found) >= n else []
