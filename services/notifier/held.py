@@ -32,6 +32,7 @@ DIGEST = "digest"
 async def hold(
     session: AsyncSession, chosen: Selected, decoded: Decoded, facts: Facts, policy: Policy, clock: Clock
 ) -> None:
+    """Hold a notice until its release time: a school's until the next school morning, a digest's until its time."""
     r, now = chosen.recipient, clock.now()
     build = builder_for(decoded.event.type, r.audience)
     assert build is not None

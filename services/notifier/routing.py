@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from services.notifier.notices import builder_for
 from shared.events.codes import Classification, RiskGrade, WarningMarker
@@ -34,21 +35,19 @@ class Facts:
         return self.host_la is not None and self.host_la != self.responsible_la
 
 
-def _child_facts(child: ChildRecord, responsible_la: str, host_la: str | None) -> dict[str, object]:
-    return {
-        "responsible_la": responsible_la,
-        "host_la": host_la,
-        "school_urn": child.school_urn,
-        "markers": frozenset(child.warning_markers),
-    }
+def _facts(child: ChildRecord, responsible_la: str, host_la: str | None, **more: Any) -> Facts:
+    markers = frozenset(child.warning_markers)
+    return Facts(responsible_la=responsible_la, host_la=host_la, school_urn=child.school_urn, markers=markers, **more)
 
 
 def facts_of(payload: Payload) -> Facts | None:
     """The routing facts of an event, or None if it is not about a child the rules can route."""
     if isinstance(payload, DecisionBase):
         e = payload.episode
-        return Facts(
-            **_child_facts(e.child, e.child.responsible_la, e.child.host_la),  # type: ignore[arg-type]
+        return _facts(
+            e.child,
+            e.child.responsible_la,
+            e.child.host_la,
             force=e.force,
             classification=payload.classification,
             risk_grade=e.risk_grade.mapped,
@@ -56,15 +55,16 @@ def facts_of(payload: Payload) -> Facts | None:
             child_id=payload.child_id,
         )
     if isinstance(payload, ChildRepeatMissing):
-        return Facts(
-            **_child_facts(payload.child, payload.responsible_la, payload.host_la),  # type: ignore[arg-type]
-            episode_id=payload.episode_ids[-1] if payload.episode_ids else None,
-            child_id=payload.child_id,
+        last = payload.episode_ids[-1] if payload.episode_ids else None
+        return _facts(
+            payload.child, payload.responsible_la, payload.host_la, episode_id=last, child_id=payload.child_id
         )
     if isinstance(payload, TaskEvent):
         findings = payload.findings if isinstance(payload, RhiInterviewCompleted) else None
-        return Facts(
-            **_child_facts(payload.child, payload.responsible_la, payload.host_la),  # type: ignore[arg-type]
+        return _facts(
+            payload.child,
+            payload.responsible_la,
+            payload.host_la,
             force=payload.force,
             classification=payload.classification if isinstance(payload, RhiTaskOpened) else None,
             exploitation_indicators=bool(findings and findings.exploitation_indicators),
