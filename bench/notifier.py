@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import sys
@@ -28,6 +29,7 @@ from aiokafka import AIOKafkaProducer
 
 from bench.servers import proc_cpu_seconds
 from devstack.broker import free_port
+from devstack.postgres import start_postgres
 from devstack.stack import ROOT, Stack, StackConfig
 from shared.events.codec import encode, to_event
 from shared.events.payloads.base import ChildRecord
@@ -174,13 +176,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--events", type=int, default=2000, help="events in the throughput phase")
     p.add_argument("--rate", type=float, default=100.0, help="events (episodes) per second in the latency phase")
     p.add_argument("--seconds", type=float, default=30.0, help="length of the latency phase")
+    p.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL instead of the SQLite file")
     p.add_argument("--output", type=Path, default=ROOT / "bench" / "results")
     opts = p.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-notifier-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-notifier-") as tmp, contextlib.ExitStack() as cleanup:
         data = Path(tmp)
         base = free_port()
+        database_url = cleanup.enter_context(start_postgres()).create_database("bench") if opts.postgres else None
         config = StackConfig(data_dir=data, policy_file=policy_for(base + 10, data / "policy.yaml"), base_port=base,
-                             kafka_port=free_port(), extra_env={"MCN_LOG_LEVEL": "WARNING"})  # fmt: skip
+                             kafka_port=free_port(), database_url=database_url,
+                             extra_env={"MCN_LOG_LEVEL": "WARNING"})  # fmt: skip
         stack = Stack(config)
         try:
             stack.broker.start()
