@@ -22,7 +22,7 @@ SERVICES: dict[str, tuple[list[str], list[str]]] = {
     "intake": ([Topic.EPISODES], [Topic.CLASSIFICATIONS, Topic.RHI]),
     "classifier": ([Topic.CLASSIFICATIONS], [Topic.EPISODES, Topic.RHI, Topic.NOTIFICATIONS]),
     "rhi_tracker": ([Topic.RHI], [Topic.EPISODES, Topic.CLASSIFICATIONS]),
-    "notifier": ([Topic.NOTIFICATIONS], [Topic.RHI]),
+    "notifier": ([Topic.NOTIFICATIONS], [Topic.EPISODES, Topic.CLASSIFICATIONS, Topic.RHI]),
 }
 DLT_HEADERS = {
     "dlt-reason": "Why: the decode error or the handler failure (at most 2000 bytes).",

@@ -1,57 +1,86 @@
 """A local webhook receiver: verifies Standard Webhooks signatures and logs every delivery.
 
-Secrets come from the policy file (recipient id -> webhook secrets). Each delivery is appended
-to a JSON-lines log; GET /hooks lists them. POST /control/{recipient_id} makes the receiver
-answer with a given status for the next N deliveries (to rehearse failures).
+Secrets come from the policy file (recipient id -> the secrets of its webhook channels, fallback
+included). The signature's timestamp is checked against the same clock as the services
+(MCN_CLOCK_FILE, when set), so test time works. Each delivery is appended to a JSON-lines log,
+marked `duplicate` when its webhook-id was already accepted (how a recipient dedupes); GET /hooks
+lists them. POST /control/{recipient_id} makes the receiver answer with a given status for the
+next N deliveries, optionally after a delay (to rehearse failures and a sender that dies mid-send).
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hmac
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from standardwebhooks.webhooks import Webhook
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from shared.clock import Clock, SystemClock, make_clock
 from shared.policy import load_policy
+from shared.policy.notifications import WebhookChannel
+
+TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass
 class Fault:
-    """Answer `status` for the next `remaining` deliveries to a recipient."""
+    """Answer `status` for the next `remaining` deliveries to a recipient, after `delay` seconds."""
 
     status: int
     remaining: int
     retry_after: str | None = None
+    delay: float = 0.0
 
 
 @dataclass
 class ReceiverState:
-    """Secrets per recipient, the log file, and any faults being rehearsed."""
+    """Secrets per recipient, the log file, the clock, faults being rehearsed and the ids accepted."""
 
     secrets: dict[str, list[str]]
     log_path: Path
+    clock: Clock = field(default_factory=SystemClock)
     quiet: bool = False
     faults: dict[str, Fault] = field(default_factory=dict)
+    accepted: set[str] = field(default_factory=set)
+    in_flight: dict[str, int] = field(default_factory=dict)  # requests held by a delayed fault, per recipient
 
 
-def verify(secrets: list[str], body: bytes, headers: dict[str, str]) -> str | None:
-    """Return None if any secret verifies the signature, else the reason it failed."""
-    reason = "recipient has no secrets"
+def verify(secrets: list[str], body: bytes, headers: dict[str, str], clock: Clock | None = None) -> str | None:
+    """Return None if any secret verifies the signature within 5 minutes of the clock, else why not."""
+    msg_id, stamp, signatures = (headers.get(h) for h in ("webhook-id", "webhook-timestamp", "webhook-signature"))
+    if not (msg_id and stamp and signatures and secrets):
+        return "missing webhook headers" if secrets else "recipient has no secrets"
+    try:
+        sent = datetime.fromtimestamp(int(stamp), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return "invalid webhook-timestamp"
+    now = (clock or SystemClock()).now()
+    if not now - TOLERANCE <= sent <= now + TOLERANCE:
+        return "message timestamp too old" if sent < now else "message timestamp too new"
+    offered = [s.partition(",")[2] for s in signatures.split(" ") if s.startswith("v1,")]
     for secret in secrets:
-        try:
-            Webhook(secret).verify(body, headers)
+        expected = Webhook(secret).sign(msg_id, sent, body.decode()).partition(",")[2]
+        if any(hmac.compare_digest(base64.b64decode(expected), _b64(o)) for o in offered):
             return None
-        except WebhookVerificationError as exc:
-            reason = str(exc)
-    return reason
+    return "no matching signature"
+
+
+def _b64(value: str) -> bytes:
+    try:
+        return base64.b64decode(value)
+    except ValueError:
+        return b""
 
 
 def _record(state: ReceiverState, entry: dict[str, Any]) -> None:
@@ -60,7 +89,7 @@ def _record(state: ReceiverState, entry: dict[str, Any]) -> None:
     if not state.quiet:
         print(
             f"webhook {entry['status']} {entry['recipient_id']} id={entry['webhook_id']} "
-            f"type={entry.get('type')} verified={entry['verified']}",
+            f"type={entry.get('type')} verified={entry['verified']}" + (" duplicate" if entry["duplicate"] else ""),
             flush=True,
         )
 
@@ -71,20 +100,30 @@ async def receive(request: Request) -> Response:
     recipient_id = request.path_params["recipient_id"]
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
-    problem = verify(state.secrets.get(recipient_id, []), body, headers)
+    problem = verify(state.secrets.get(recipient_id, []), body, headers, state.clock)
     fault = state.faults.get(recipient_id)
     status = 401 if problem else 204
     if problem is None and fault is not None and fault.remaining > 0:
         fault.remaining -= 1
         status = fault.status
+        state.in_flight[recipient_id] = state.in_flight.get(recipient_id, 0) + 1
+        try:
+            await asyncio.sleep(fault.delay)
+        finally:
+            state.in_flight[recipient_id] -= 1
+    webhook_id = headers.get("webhook-id")
+    duplicate = status < 300 and webhook_id in state.accepted
+    if status < 300 and webhook_id:
+        state.accepted.add(webhook_id)
     parsed = json.loads(body) if problem is None else None
     entry = {
-        "received_at": datetime.now(UTC).isoformat(),
+        "received_at": state.clock.now().isoformat(),
         "recipient_id": recipient_id,
-        "webhook_id": headers.get("webhook-id"),
+        "webhook_id": webhook_id,
         "verified": problem is None,
         "problem": problem,
         "status": status,
+        "duplicate": duplicate,
         "type": parsed.get("type") if isinstance(parsed, dict) else None,
         "body": parsed,
         "raw_body": body.decode("utf-8", errors="replace"),
@@ -105,11 +144,15 @@ async def listing(request: Request) -> JSONResponse:
 
 
 async def control(request: Request) -> JSONResponse:
-    """Set a fault: {"status": 500, "count": 3, "retry_after": "1"}; count 0 clears it."""
+    """POST sets a fault: {"status": 500, "count": 3, "retry_after": "1", "delay": 0}; count 0 clears it.
+    GET says how many requests a delayed fault is holding."""
     state: ReceiverState = request.app.state.receiver
-    spec = await request.json()
     recipient_id = request.path_params["recipient_id"]
-    state.faults[recipient_id] = Fault(int(spec["status"]), int(spec["count"]), spec.get("retry_after"))
+    if request.method == "GET":
+        return JSONResponse({"recipient_id": recipient_id, "in_flight": state.in_flight.get(recipient_id, 0)})
+    spec = await request.json()
+    fault = Fault(int(spec["status"]), int(spec["count"]), spec.get("retry_after"), float(spec.get("delay", 0)))
+    state.faults[recipient_id] = fault
     return JSONResponse({"recipient_id": recipient_id, "status": spec["status"], "count": spec["count"]})
 
 
@@ -118,27 +161,54 @@ async def health(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(policy_file: Path, log_path: Path, *, quiet: bool = False) -> Starlette:
-    """Build the receiver for the recipients of a policy file."""
+def webhook_secrets(policy_file: Path) -> dict[str, list[str]]:
+    """Recipient id -> the secrets of its webhook channels (fallback included)."""
     policy = load_policy(policy_file)
-    secrets = {r.id: [s for c in r.channels for s in c.secrets] for r in policy.notifications.recipients}
+    found: dict[str, list[str]] = {}
+    for r in policy.notifications.recipients:
+        for c in [*r.channels, *([r.fallback] if r.fallback else [])]:
+            if isinstance(c, WebhookChannel):
+                found.setdefault(r.id, []).extend(c.secrets)
+    return found
+
+
+def _already_accepted(log_path: Path) -> set[str]:
+    if not log_path.exists():
+        return set()
+    entries = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line]
+    return {e["webhook_id"] for e in entries if e.get("status", 500) < 300 and e.get("webhook_id")}
+
+
+def create_app(policy_file: Path, log_path: Path, *, quiet: bool = False, clock: Clock | None = None) -> Starlette:
+    """Build the receiver for the recipients of a policy file."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     app = Starlette(
         routes=[
             Route("/hooks/{recipient_id}", receive, methods=["POST"]),
             Route("/hooks", listing, methods=["GET"]),
-            Route("/control/{recipient_id}", control, methods=["POST"]),
+            Route("/control/{recipient_id}", control, methods=["GET", "POST"]),
             Route("/health", health, methods=["GET"]),
         ]
     )
-    app.state.receiver = ReceiverState(secrets=secrets, log_path=log_path, quiet=quiet)
+    app.state.receiver = ReceiverState(
+        secrets=webhook_secrets(policy_file),
+        log_path=log_path,
+        clock=clock or SystemClock(),
+        quiet=quiet,
+        accepted=_already_accepted(log_path),
+    )
     return app
 
 
 if __name__ == "__main__":
     import uvicorn
 
-    app = create_app(Path(os.environ["MCN_POLICY_FILE"]), Path(os.environ["MCN_RECEIVER_LOG"]))
+    clock_file = os.environ.get("MCN_CLOCK_FILE")
+    app = create_app(
+        Path(os.environ["MCN_POLICY_FILE"]),
+        Path(os.environ["MCN_RECEIVER_LOG"]),
+        clock=make_clock(Path(clock_file) if clock_file else None),
+    )
     uvicorn.run(
         app,
         host=os.environ.get("MCN_HTTP_HOST", "127.0.0.1"),

@@ -33,6 +33,8 @@ def banner(stack: Stack, police_key: str) -> str:
 The service is running at {base} (Ctrl-C stops everything).
   docs:      {stack.url("intake")}/docs
   webhooks:  printed below as they arrive; also {stack.receiver_log} and {stack.url("receiver")}/hooks
+  e-mail:    printed below as it arrives (SMTP sink, port {stack.smtp_port});
+             also {stack.mail_log} and {stack.url("smtp")}/mails
   logs:      {stack.config.data_dir / "logs"}
   police API key (force '{FORCE}'): {police_key}
 

@@ -1,4 +1,4 @@
-"""Start the whole system as separate processes: broker, receiver, four services, gateway."""
+"""Start the whole system as separate processes: broker, webhook receiver, SMTP sink, four services, gateway."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from devstack.broker import Broker, spawn_logged, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "classifier", "rhi_tracker", "notifier")
-OFFSETS = {"gateway": 0, "intake": 1, "classifier": 2, "rhi_tracker": 3, "notifier": 4, "receiver": 10}
+OFFSETS = {"gateway": 0, "intake": 1, "classifier": 2, "rhi_tracker": 3, "notifier": 4, "receiver": 10, "smtp": 11}
+SMTP_OFFSET = 12  # the sink's SMTP port; "smtp" above is its HTTP side (/mails, /health)
+SINKS = ("receiver", "smtp")
 
 
 @dataclass
@@ -57,6 +59,16 @@ class Stack:
         """The JSON-lines file the webhook receiver appends to."""
         return self.config.data_dir / "webhooks.jsonl"
 
+    @property
+    def mail_log(self) -> Path:
+        """The JSON-lines file the SMTP sink appends every mail to."""
+        return self.config.data_dir / "mails.jsonl"
+
+    @property
+    def smtp_port(self) -> int:
+        """The SMTP sink's port, which the notifier's e-mail channel sends to."""
+        return self.config.base_port + SMTP_OFFSET
+
     def env(self, name: str) -> dict[str, str]:
         """The environment a part runs with."""
         env = {
@@ -69,6 +81,8 @@ class Stack:
             "MCN_HTTP_PORT": str(self.port(name)),
             "MCN_POLICY_FILE": str(self.config.policy_file),
             "MCN_RECEIVER_LOG": str(self.receiver_log),
+            "MCN_MAIL_LOG": str(self.mail_log),
+            "MCN_SMTP_PORT": str(self.smtp_port),
             "MCN_GATEWAY_UPSTREAMS": json.dumps({s: self.url(s) for s in SERVICES}),
             "PYTHONUNBUFFERED": "1",
         }
@@ -93,7 +107,7 @@ class Stack:
         cmd = [sys.executable, "-m", module]
         # Each part in its own session: Ctrl-C reaches the runner only, which stops the parts in order.
         popen = {"cwd": ROOT, "env": self.env(name), "start_new_session": True}
-        if name == "receiver" and self.config.receiver_to_terminal:
+        if name in SINKS and self.config.receiver_to_terminal:
             with open(log_path, "ab") as log:
                 self.procs[name] = subprocess.Popen(cmd, stderr=log, **popen)  # type: ignore[call-overload]
         else:
@@ -118,12 +132,12 @@ class Stack:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
     def start_all(self) -> None:
-        """Broker, schema, receiver, services, gateway; each waited for in turn."""
+        """Broker, schema, receiver and SMTP sink, services, gateway; each waited for in turn."""
         self.broker.start()
         self.migrate()
-        for name in ("receiver", *SERVICES, "gateway"):
+        for name in (*SINKS, *SERVICES, "gateway"):
             self.start(name)
-        for name in ("receiver", *SERVICES, "gateway"):
+        for name in (*SINKS, *SERVICES, "gateway"):
             self.wait_healthy(name)
 
     def stop(self, name: str, timeout: float = 15) -> None:
@@ -147,6 +161,6 @@ class Stack:
 
     def stop_all(self) -> None:
         """Stop everything, front to back, broker last."""
-        for name in ("gateway", *SERVICES, "receiver"):
+        for name in ("gateway", *SERVICES, *SINKS):
             self.stop(name)
         self.broker.stop()

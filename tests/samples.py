@@ -25,7 +25,7 @@ from shared.events.payloads.classifier import (
     EpisodeReclassified,
 )
 from shared.events.payloads.episode import EpisodeCancelled, EpisodeReported, EpisodeReturned, EpisodeUpdated
-from shared.events.payloads.notification import NotificationDelivered, NotificationFailed
+from shared.events.payloads.notification import NotificationDelivered, NotificationFailed, NotificationReplayed
 from shared.events.payloads.rhi import (
     Findings,
     Place,
@@ -160,4 +160,5 @@ SAMPLES: dict[type[Payload], Payload] = {
     RhiDueChanged: RhiDueChanged(**TASK, previous_returned_at=AT, previous_due_at=AT + timedelta(hours=72)),
     NotificationDelivered: NotificationDelivered(**OUTCOME),
     NotificationFailed: NotificationFailed(**OUTCOME, reason="HTTP 410 Gone"),
+    NotificationReplayed: NotificationReplayed(**OUTCOME, actor="key-ops-1", reason="receiver fixed after outage"),
 }

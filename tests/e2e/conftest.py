@@ -15,10 +15,10 @@ from devstack.stack import ROOT, Stack, StackConfig
 
 
 def free_base_port() -> int:
-    """A base port whose +0..+10 offsets are all free (best effort)."""
+    """A base port whose +0..+12 offsets are all free (best effort)."""
     for _ in range(50):
         base = free_port()
-        if base < 60000 and all(_free(base + n) for n in (1, 2, 3, 4, 10)):
+        if base < 60000 and all(_free(base + n) for n in (1, 2, 3, 4, 10, 11, 12)):
             return base
     raise RuntimeError("no free block of ports")
 
@@ -33,11 +33,12 @@ def _free(port: int) -> bool:
 
 
 def policy_for(receiver_port: int, path: Path) -> Path:
-    """The example policy with webhooks pointed at this stack's receiver."""
+    """The example policy with webhooks pointed at this stack's receiver (e-mail goes to its SMTP sink)."""
     policy: dict[str, Any] = yaml.safe_load((ROOT / "deploy" / "policy.example.yaml").read_text())
     for recipient in policy["notifications"]["recipients"]:
-        for channel in recipient["channels"]:
-            channel["url"] = f"http://127.0.0.1:{receiver_port}/hooks/{recipient['id']}"
+        for channel in [*recipient["channels"], *([recipient["fallback"]] if recipient.get("fallback") else [])]:
+            if channel.get("type", "webhook") == "webhook":
+                channel["url"] = f"http://127.0.0.1:{receiver_port}/hooks/{recipient['id']}"
     path.write_text(yaml.safe_dump(policy))
     return path
 

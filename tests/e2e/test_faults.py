@@ -16,8 +16,8 @@ pytestmark = [pytest.mark.e2e]
 
 # Which services consume which topic, so how many dead letters one poison record makes.
 CONSUMERS = {
-    "episodes": ["classifier", "rhi_tracker"],
-    "classifications": ["intake", "rhi_tracker"],
+    "episodes": ["classifier", "rhi_tracker", "notifier"],
+    "classifications": ["intake", "rhi_tracker", "notifier"],
     "rhi": ["classifier", "intake", "notifier"],
     "notifications": ["classifier"],
 }

@@ -51,7 +51,9 @@ async def receiver(tmp_path: Path) -> AsyncIterator[tuple[Path, Path]]:
     port = free_port()
     policy = yaml.safe_load((Path(__file__).parents[2] / "deploy" / "policy.example.yaml").read_text())
     for recipient in policy["notifications"]["recipients"]:
-        recipient["channels"][0]["url"] = f"http://127.0.0.1:{port}/hooks/{recipient['id']}"
+        for channel in recipient["channels"]:
+            if channel.get("type", "webhook") == "webhook":
+                channel["url"] = f"http://127.0.0.1:{port}/hooks/{recipient['id']}"
     policy_path, log_path = tmp_path / "policy.yaml", tmp_path / "hooks.jsonl"
     policy_path.write_text(yaml.safe_dump(policy))
     config = uvicorn.Config(receiver_app(policy_path, log_path, quiet=True), port=port, log_level="warning")

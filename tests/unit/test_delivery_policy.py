@@ -9,8 +9,8 @@ import pytest
 
 from services.notifier.channels import Delivered, Failed, Outcome, RetryLater
 from services.notifier.channels.webhook import retry_after
-from services.notifier.models import Delivery
-from services.notifier.service import apply_outcome, backoff
+from services.notifier.models import Delivery, DeliveryLogEntry
+from services.notifier.outcomes import apply_outcome, backoff
 from shared.clock import FrozenClock
 from shared.events.codec import decode
 from shared.events.payloads.notification import NotificationDelivered, NotificationFailed
@@ -61,8 +61,7 @@ def apply(row: Delivery, outcome: Outcome, next_delay: timedelta = BASE) -> Fake
 
 
 def staged(session: FakeSession) -> OutboxMessage:
-    [row] = session.rows
-    assert isinstance(row, OutboxMessage)
+    [row] = [r for r in session.rows if isinstance(r, OutboxMessage)]
     assert row.topic == "notifications"
     assert row.key == "msg_0123456789abcdef"
     return row
@@ -103,6 +102,9 @@ def test_delivered() -> None:
         attempts=3,
         at=NOW,
     )
+    assert [(e.outcome, e.detail) for e in session.rows if isinstance(e, DeliveryLogEntry)] == [
+        ("delivered", "HTTP 200")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -124,7 +126,9 @@ def test_retry_below_budget(next_delay: timedelta, after: timedelta | None, expe
         "HTTP 503",
     )
     assert row.next_attempt_at == NOW + expected
-    assert session.rows == []
+    [entry] = session.rows
+    assert isinstance(entry, DeliveryLogEntry)
+    assert (entry.kind, entry.outcome, entry.detail) == ("attempt", "retry", "HTTP 503")
 
 
 def test_retry_at_budget_is_dead() -> None:

@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from services.notifier.app import check_policy
+from services.notifier.routing import Facts, choose
 from shared.policy import Policy, PolicyError, load_policy
-from shared.policy.notifications import Audience
+from shared.policy.notifications import DEFAULT_RULES, Audience
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "policy.example.yaml"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -20,8 +21,8 @@ def recipient(**changes: object) -> dict[str, object]:
         "id": "middlesbrough-rhi",
         "organisation": "Middlesbrough RHI",
         "audience": "social_care",
+        "role": "rhi_provider",
         "local_authority": "E06000002",
-        "events": ["rhi.opened"],
         "channels": [{"type": "webhook", "url": "https://hooks.example.org/a", "secrets": [SECRET]}],
     }
     return {**base, **changes}
@@ -35,6 +36,22 @@ def policy(recipients: list[dict[str, object]] | None = None, **changes: object)
         "notifications": {"recipients": [recipient()] if recipients is None else recipients},
     }
     return {**base, **changes}
+
+
+EMAIL = {"type": "email", "to": ["rhi@middlesbrough.example.org"]}
+
+
+def rule(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "id": "task-to-rhi-provider",
+        "events": ["rhi.opened"],
+        "send_to": [{"role": "rhi_provider", "of": "responsible_la"}],
+    }
+    return {**base, **changes}
+
+
+def notifications(**section: object) -> dict[str, object]:
+    return policy(notifications={"recipients": [recipient()], **section})
 
 
 def partnerships(*members: list[str]) -> list[dict[str, object]]:
@@ -61,7 +78,9 @@ def test_example_policy_loads() -> None:
     assert [p.id for p in loaded.partnerships] == ["tees", "durham-darlington"]
     assert loaded.partnership_of("E06000004") == "tees"
     assert loaded.authorities_of("durham-darlington") == {"E06000047", "E06000005"}
-    assert [r.id for r in loaded.notifications.recipients_for("rhi.opened", "E06000003")] == ["redcar-rhi"]
+    chosen = choose(loaded, "rhi.opened", Facts(responsible_la="E06000003"))
+    assert [c.recipient.id for c in chosen] == ["redcar-rhi"]
+    assert loaded.notifications.rules == list(DEFAULT_RULES), "the example writes out the defaults"
     check_policy(loaded)
 
 
@@ -69,9 +88,10 @@ def test_valid_policy_loads(tmp_path: Path) -> None:
     loaded = load_policy(write(tmp_path, policy()))
     notifications = loaded.notifications
     assert notifications.recipients[0].audience is Audience.SOCIAL_CARE
-    assert notifications.recipients_for("rhi.opened", "E06000002") == notifications.recipients
-    assert notifications.recipients_for("rhi.opened", "E06000003") == []
-    assert notifications.recipients_for("episode.reported", "E06000002") == []
+    assert notifications.effective_rules == DEFAULT_RULES
+    assert [c.recipient for c in choose(loaded, "rhi.opened", Facts("E06000002"))] == notifications.recipients
+    assert choose(loaded, "rhi.opened", Facts("E06000003")) == []
+    assert choose(loaded, "rhi.completed", Facts("E06000002")) == []
     assert loaded.partnership_of("E06000099") is None
     assert loaded.authorities_of("nowhere") == frozenset()
 
@@ -101,7 +121,22 @@ def test_invalid_yaml(tmp_path: Path) -> None:
         (policy(recipients=[recipient(channels=[{"url": "https://h.example", "secrets": ["abc"]}])]), "secrets"),
         (policy(recipients=[recipient(channels=[{"url": "https://h.example", "secrets": []}])]), "secrets"),
         (policy(recipients=[recipient(audience="press")]), "audience"),
-        (policy(recipients=[recipient(events=[])]), "events"),
+        (policy(recipients=[recipient(events=["rhi.opened"])]), "recipients[0].events"),
+        (policy(recipients=[recipient(partnership="tees")]), "exactly one of"),
+        (policy(recipients=[recipient(local_authority=None)]), "exactly one of"),
+        (policy(recipients=[recipient(channels=[{"type": "email", "to": ["not an address"]}])]), "to"),
+        (policy(recipients=[recipient(channels=[{"type": "sms", "to": ["a@b.example"]}])]), "channels"),
+        (policy(recipients=[recipient(channels=[EMAIL, EMAIL])]), "one channel of each type"),
+        (notifications(rules=[rule(events=["episode.misplaced"])]), "unknown event type episode.misplaced"),
+        (notifications(rules=[rule(send_to=[{"role": "rhi_providr", "of": "responsible_la"}])]), "role rhi_providr"),
+        (notifications(rules=[rule(send_to=[{"role": "rhi_provider", "of": "county"}])]), "send_to[0].of"),
+        (notifications(rules=[rule(when={"risk_grade": ["purple"]})]), "when.risk_grade"),
+        (notifications(rules=[rule(when={"host_la": ["E06000099"]})]), "unknown local authority E06000099"),
+        (notifications(rules=[rule(), rule()]), "rule ids must be unique"),
+        (notifications(rules=[rule(timing="digest")]), "no digest schedule"),
+        (notifications(school_mornings={"release_at": 540}), "HH:MM"),
+        (notifications(school_mornings={"timezone": "Europe/Londres"}), "unknown time zone"),
+        (notifications(local_authority_contacts={"E06000099": "01234"}), "unknown local authority E06000099"),
         (policy(version=2), "version"),
     ],
 )
@@ -139,7 +174,23 @@ def test_non_utf8_file(tmp_path: Path) -> None:
 
 def test_check_policy_rejects_audience_without_notice() -> None:
     loaded = Policy.model_validate(policy(recipients=[recipient(id="school-a", audience="school")]))
-    with pytest.raises(PolicyError, match=r"school-a: audience school has no notice for rhi\.opened"):
+    pattern = r"notifications\.rules\[5\] \(task-to-rhi-provider\)\.send_to\[0\]: role rhi_provider \(audience school\)"
+    with pytest.raises(PolicyError, match=pattern + r" has no notice for rhi\.opened"):
+        check_policy(loaded)
+
+
+def test_check_policy_rejects_unknown_partnership() -> None:
+    ops = recipient(id="ops", audience="ops", role="ops", local_authority=None, partnership="teesside")
+    loaded = Policy.model_validate(policy(recipients=[recipient(), ops]))
+    with pytest.raises(PolicyError, match=r"recipients\[1\] \(ops\) names unknown partnership teesside"):
+        check_policy(loaded)
+
+
+def test_check_policy_keeps_school_notices_for_school_mornings() -> None:
+    dsl = recipient(id="dsl", audience="school", role="dsl", local_authority=None, school_urn="123456")
+    rules = [rule(id="school-now", events=["episode.classified"], send_to=[{"role": "dsl", "of": "school"}])]
+    loaded = Policy.model_validate(policy(notifications={"recipients": [dsl], "rules": rules}))
+    with pytest.raises(PolicyError, match="only they, have timing school_morning"):
         check_policy(loaded)
 
 

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from devstack.receiver import verify as receiver_verify
 from services.notifier.channels import Delivered, Failed, Message, Outcome, RetryLater
 from services.notifier.channels.webhook import WebhookSender, retry_after, signature
 from shared.clock import FrozenClock, SystemClock
@@ -169,3 +170,43 @@ async def test_request_is_signed_standard_webhook() -> None:
 async def test_huge_retry_after_is_still_an_outcome() -> None:
     outcome = await send(answer(503, {"Retry-After": "9" * 20}))
     assert isinstance(outcome, RetryLater)
+
+
+TEST_TIME = datetime(2026, 3, 9, 8, 0, 5, tzinfo=UTC)  # a FileClock instant, far from the wall clock
+
+
+def test_the_receiver_verifies_against_the_services_clock() -> None:
+    headers = headers_for([OLD, NEW], TEST_TIME)
+    body = MESSAGE.body.encode()
+    assert receiver_verify([NEW], body, headers, FrozenClock(TEST_TIME + timedelta(minutes=4))) is None
+    assert receiver_verify([OLD], body, headers, FrozenClock(TEST_TIME - timedelta(minutes=4))) is None
+    assert receiver_verify([NEW], body, headers, FrozenClock(TEST_TIME + timedelta(minutes=6))) == (
+        "message timestamp too old"
+    )
+    assert receiver_verify([NEW], body, headers, FrozenClock(TEST_TIME - timedelta(minutes=6))) == (
+        "message timestamp too new"
+    )
+    assert receiver_verify([NEW], body, headers) == "message timestamp too old", "the wall clock is not test time"
+
+
+@pytest.mark.parametrize(
+    ("secrets", "change", "problem"),
+    [
+        ([OTHER], {}, "no matching signature"),
+        ([NEW], {"webhook-id": "msg_other"}, "no matching signature"),
+        ([NEW], {"webhook-timestamp": "soon"}, "invalid webhook-timestamp"),
+        ([NEW], {"webhook-signature": "v1,!!!"}, "no matching signature"),
+        ([NEW], {"webhook-signature": ""}, "missing webhook headers"),
+        ([], {}, "recipient has no secrets"),
+    ],
+)
+def test_the_receiver_refuses(secrets: list[str], change: dict[str, str], problem: str) -> None:
+    headers = {**headers_for([OLD, NEW], TEST_TIME), **change}
+    assert receiver_verify(secrets, MESSAGE.body.encode(), headers, FrozenClock(TEST_TIME)) == problem
+
+
+def test_after_rotation_only_the_new_secret_signs() -> None:
+    headers = headers_for([NEW], TEST_TIME)
+    assert len(headers["webhook-signature"].split(" ")) == 1
+    assert receiver_verify([NEW], MESSAGE.body.encode(), headers, FrozenClock(TEST_TIME)) is None
+    assert receiver_verify([OLD], MESSAGE.body.encode(), headers, FrozenClock(TEST_TIME)) == "no matching signature"

@@ -1,4 +1,8 @@
-"""Events the notifier publishes on the `notifications` topic (key: delivery id)."""
+"""Events the notifier publishes on the `notifications` topic (key: delivery id).
+
+`episode_id` (and `child_id` when the notice was about a known child) let the classifier's child
+timeline show who was told what and when; no event here carries a name or a notice body.
+"""
 
 from __future__ import annotations
 
@@ -40,4 +44,13 @@ class NotificationFailed(DeliveryOutcome):
     reason: str
 
 
-EVENTS: tuple[type[Payload], ...] = (NotificationDelivered, NotificationFailed)
+class NotificationReplayed(DeliveryOutcome):
+    """Ops replayed a dead delivery; it is pending again under the same id (recipients dedupe by it)."""
+
+    EVENT_TYPE = "notification.replayed"
+
+    actor: str  # the API key id of the ops principal
+    reason: str
+
+
+EVENTS: tuple[type[Payload], ...] = (NotificationDelivered, NotificationFailed, NotificationReplayed)
