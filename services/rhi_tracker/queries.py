@@ -44,7 +44,7 @@ def summary(task: Task, episode: TrackedEpisode) -> TaskSummary:
         child=_brief(episode),
         returned_at=task.returned_at,
         due_at=task.due_at,
-        due_local=task.due_at.astimezone(LONDON),
+        due_local=task.due_at.astimezone(LONDON).isoformat(),
         breached_at=task.breached_at,
         offered_at=task.offered_at,
         completed_at=task.completed_at,

@@ -135,7 +135,7 @@ class TaskSummary(BaseModel):
     child: ChildBrief
     returned_at: datetime
     due_at: datetime
-    due_local: datetime
+    due_local: str = Field(description="The deadline in Europe/London, e.g. 2026-03-30T11:00:00+01:00.")
     breached_at: datetime | None
     offered_at: datetime | None
     completed_at: datetime | None
