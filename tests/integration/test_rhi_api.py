@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -80,13 +81,20 @@ async def make_keys(sessions: async_sessionmaker[AsyncSession]) -> dict[str, tup
     return keys
 
 
-@pytest.fixture
-async def api(db_url: str, sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Api]:
+@asynccontextmanager
+async def running_api(db_url: str, sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Api]:
     """The app on the test database with a frozen clock shared with the tracker's handlers."""
     tracker = Tracker(sessions)
     settings = RhiSettings(database_url=db_url, policy_file=EXAMPLE_POLICY)
     async with in_process(build(settings, tracker.clock)) as client:
         yield Api(client=client, tracker=tracker, keys=await make_keys(sessions))
+
+
+@pytest.fixture
+async def api(db_url: str, sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Api]:
+    """The API under test."""
+    async with running_api(db_url, sessions) as running:
+        yield running
 
 
 async def test_the_worklist_is_the_authoritys_open_tasks_soonest_due_first(api: Api) -> None:
