@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
+import structlog
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel
 
@@ -34,6 +35,7 @@ from shared.errors import InvalidInput, NotFound
 from shared.http import PROBLEM_RESPONSES, ReadTx, Tx, request_clock, require
 from shared.policy import Policy
 
+log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/rhi", tags=["return home interviews"])
 SocialCare = Annotated[Principal, Depends(require(Role.SOCIAL_CARE))]
 Reader = Annotated[Principal, Depends(require(Role.SOCIAL_CARE, Role.OPS))]
@@ -99,6 +101,7 @@ async def list_tasks(
 async def get_task(task_id: str, principal: SocialCare, session: ReadTx, response: Response) -> TaskOut:
     """One task with its findings, outcome and history; the ETag is its version."""
     task = await read_task(session, la=principal.tenant, task_id=task_id)
+    log.info("rhi.task_read", task_id=task_id, key_id=principal.key_id)  # every read of a child's record
     _etag(response, task.version)
     return task
 
