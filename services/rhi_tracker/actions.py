@@ -32,26 +32,31 @@ from shared.events.payloads.rhi import (
 
 
 @dataclass(frozen=True)
-class Expected:
-    """The version a change was made against, and whether it came as If-Match (412) or in the body (409)."""
+class Precondition:
+    """The version a change was made against: If-Match (stale: 412) or expected_version in the body (stale: 409)."""
 
-    version: int
-    from_header: bool
+    if_match: str | None
+    expected_version: int | None
 
-
-def expected(if_match: str | None, body_version: int | None) -> Expected:
-    """Read If-Match (ETag "<version>", weak or strong) or the body's expected_version; one is required."""
-    if if_match is not None:
-        tags = [t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")]
-        if len(tags) != 1 or not tags[0].isdigit():
-            raise PreconditionFailed(f'If-Match must name one task version as an ETag, e.g. "3"; got {if_match!r}')
-        return Expected(int(tags[0]), from_header=True)
-    if body_version is None:
-        raise PreconditionRequired(
-            "say which version of the task this change was made against: If-Match (the ETag of the task) "
-            "or expected_version in the body"
-        )
-    return Expected(body_version, from_header=False)
+    def check(self, version: int) -> None:
+        """Pass if the task is still at the version the caller saw; one of the two is required (428)."""
+        stale = f"the task is at version {version}, not %s: someone changed it; read it again"
+        if self.if_match is not None:
+            tags = [t.strip().removeprefix("W/").strip('"') for t in self.if_match.split(",")]
+            if len(tags) != 1 or not tags[0].isdigit():
+                raise PreconditionFailed(
+                    f'If-Match must name one task version as an ETag, e.g. "3"; got {self.if_match!r}'
+                )
+            if int(tags[0]) != version:
+                raise PreconditionFailed(stale % tags[0])
+            return
+        if self.expected_version is None:
+            raise PreconditionRequired(
+                "say which version of the task this change was made against: If-Match (the ETag of the task) "
+                "or expected_version in the body"
+            )
+        if self.expected_version != version:
+            raise Conflict(stale % self.expected_version)
 
 
 @dataclass(frozen=True)
@@ -63,11 +68,9 @@ class Actor:
     skew: timedelta
 
 
-async def _begin(session: AsyncSession, actor: Actor, task_id: str, want: Expected) -> tuple[Task, TrackedEpisode]:
+async def _begin(session: AsyncSession, actor: Actor, task_id: str, want: Precondition) -> tuple[Task, TrackedEpisode]:
     task, episode = await find_task(session, la=actor.principal.tenant, task_id=task_id, lock=True)
-    if task.version != want.version:
-        detail = f"the task is at version {task.version}, not {want.version}: someone changed it; read it again"
-        raise PreconditionFailed(detail) if want.from_header else Conflict(detail)
+    want.check(task.version)  # after the lookup: another authority's task is a 404 whatever the header says
     return task, episode
 
 
@@ -83,7 +86,7 @@ def _when(value: datetime | None, pointer: str, task: Task, now: datetime, skew:
     return when
 
 
-async def offer(session: AsyncSession, *, actor: Actor, task_id: str, body: OfferIn, want: Expected) -> Task:
+async def offer(session: AsyncSession, *, actor: Actor, task_id: str, body: OfferIn, want: Precondition) -> Task:
     """Record that the interview was offered."""
     task, episode = await _begin(session, actor, task_id, want)
     now = actor.clock.now()
@@ -105,7 +108,7 @@ async def offer(session: AsyncSession, *, actor: Actor, task_id: str, body: Offe
     return task
 
 
-async def complete(session: AsyncSession, *, actor: Actor, task_id: str, body: CompleteIn, want: Expected) -> Task:
+async def complete(session: AsyncSession, *, actor: Actor, task_id: str, body: CompleteIn, want: Precondition) -> Task:
     """Record the interview with its findings; on time iff it took place by the due time."""
     task, episode = await _begin(session, actor, task_id, want)
     now = actor.clock.now()
@@ -130,7 +133,7 @@ async def complete(session: AsyncSession, *, actor: Actor, task_id: str, body: C
     return task
 
 
-async def decline(session: AsyncSession, *, actor: Actor, task_id: str, body: DeclineIn, want: Expected) -> Task:
+async def decline(session: AsyncSession, *, actor: Actor, task_id: str, body: DeclineIn, want: Precondition) -> Task:
     """Record that the child declined, after how many offers."""
     task, episode = await _begin(session, actor, task_id, want)
     now = actor.clock.now()
@@ -152,7 +155,7 @@ async def decline(session: AsyncSession, *, actor: Actor, task_id: str, body: De
 
 
 async def not_possible(
-    session: AsyncSession, *, actor: Actor, task_id: str, body: NotPossibleIn, want: Expected
+    session: AsyncSession, *, actor: Actor, task_id: str, body: NotPossibleIn, want: Precondition
 ) -> Task:
     """Record that the interview could not take place, and why."""
     task, episode = await _begin(session, actor, task_id, want)
@@ -172,7 +175,9 @@ async def not_possible(
     return task
 
 
-async def not_offered(session: AsyncSession, *, actor: Actor, task_id: str, body: NotOfferedIn, want: Expected) -> Task:
+async def not_offered(
+    session: AsyncSession, *, actor: Actor, task_id: str, body: NotOfferedIn, want: Precondition
+) -> Task:
     """Record a manager's decision not to offer an interview: who decided and why."""
     task, episode = await _begin(session, actor, task_id, want)
     now = actor.clock.now()

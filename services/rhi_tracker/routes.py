@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 import structlog
@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel
 
 from services.rhi_tracker import actions
-from services.rhi_tracker.actions import Actor, Expected
+from services.rhi_tracker.actions import Actor, Precondition
 from services.rhi_tracker.config import RhiSettings
 from services.rhi_tracker.models import Task, TrackedEpisode
 from services.rhi_tracker.queries import detail, read_task, worklist
@@ -19,7 +19,9 @@ from services.rhi_tracker.reports import DEFINITIONS, figures, load_incidents, p
 from services.rhi_tracker.schemas import (
     AuthorityReport,
     CompleteIn,
+    Day,
     DeclineIn,
+    Instant,
     NotOfferedIn,
     NotPossibleIn,
     OfferIn,
@@ -74,17 +76,12 @@ async def list_tasks(
     principal: SocialCare,
     session: ReadTx,
     status: Annotated[list[Status] | None, Query(description="Default: open and offered.")] = None,
-    due_after: Annotated[datetime | None, Query(description="Due at or after this instant.")] = None,
-    due_before: Annotated[datetime | None, Query(description="Due before this instant.")] = None,
+    due_after: Annotated[Instant | None, Query(description="Due at or after this instant.")] = None,
+    due_before: Annotated[Instant | None, Query(description="Due before this instant.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> TaskPage:
     """The authority's interview tasks, soonest due first; filter by state and due window."""
-    for name, value in (("due_after", due_after), ("due_before", due_before)):
-        if value is not None and value.tzinfo is None:
-            raise InvalidInput(
-                "1 field(s) failed validation", errors=[{"pointer": f"/{name}", "message": "needs a time zone"}]
-            )
     statuses = status or sorted(ACTIVE)
     return await worklist(
         session,
@@ -116,7 +113,7 @@ async def _act(
     if_match: str | None,
     action: Callable[..., Awaitable[Task]],
 ) -> TaskOut:
-    want: Expected = actions.expected(if_match, getattr(body, "expected_version", None))
+    want = Precondition(if_match=if_match, expected_version=getattr(body, "expected_version", None))
     actor = Actor(principal=principal, clock=request_clock(request), skew=_settings(request).clock_skew)
     task = await action(session, actor=actor, task_id=task_id, body=body, want=want)
     episode = await session.get(TrackedEpisode, task.episode_id)
@@ -217,13 +214,16 @@ async def report(
     principal: Reader,
     session: ReadTx,
     request: Request,
-    period_start: Annotated[date, Query(alias="from", description="First day (Europe/London), e.g. 2026-01-01")],
-    period_end: Annotated[date, Query(alias="to", description="Last day, inclusive, e.g. 2026-03-31")],
+    period_start: Annotated[Day, Query(alias="from", description="First day (Europe/London), e.g. 2026-01-01")],
+    period_end: Annotated[Day, Query(alias="to", description="Last day, inclusive, e.g. 2026-03-31")],
     la: Annotated[str | None, Query(pattern=r"^[EW][0-9]{8}$")] = None,
     output: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
 ) -> Any:
     """Per authority and period: incidents, children and each measure, split looked-after / not, in / out of area."""
-    starts_at, ends_at = period_bounds(period_start, period_end)
+    try:
+        starts_at, ends_at = period_bounds(period_start, period_end)
+    except OverflowError:  # the last representable day has no day after it
+        starts_at, ends_at = datetime.max.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC)
     if not timedelta(0) < ends_at - starts_at <= MAX_PERIOD:
         raise InvalidInput(
             "1 field(s) failed validation", errors=[{"pointer": "/to", "message": "after from, within 400 days"}]

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from services.rhi_tracker.states import Status
 from shared.events.codes import Classification, NotOfferedReason
 from shared.events.payloads.base import ChildRecord, Name, ShortText
 from shared.events.payloads.rhi import Findings
 
+NUMBER = re.compile(r"\s*[-+]?[0-9]+(\.[0-9]*)?\s*")
+
+
+def _text_only(value: object) -> object:
+    """Refuse numbers (pydantic would read them as Unix times): instants and days are ISO 8601 text."""
+    if isinstance(value, int | float) or (isinstance(value, str) and NUMBER.fullmatch(value)):
+        raise ValueError("must be an ISO 8601 date or date-time, e.g. 2026-03-06T10:00:00Z")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+Day = Annotated[date, BeforeValidator(_text_only)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=r"\S")]
 Version = Annotated[
     int | None,
@@ -46,7 +59,7 @@ class OfferIn(Strict):
         extra="forbid", json_schema_extra={"examples": [{"method": "phone call to carer", "expected_version": 1}]}
     )
 
-    offered_at: AwareDatetime | None = Field(default=None, description="When it was offered; default now.")
+    offered_at: Instant | None = Field(default=None, description="When it was offered; default now.")
     method: ShortText | None = None
     reason: Reason | None = None
     expected_version: Version = None
@@ -62,7 +75,7 @@ class CompleteIn(Strict):
         },
     )
 
-    completed_at: AwareDatetime | None = Field(default=None, description="When the interview took place; default now.")
+    completed_at: Instant | None = Field(default=None, description="When the interview took place; default now.")
     findings: Findings
     reason: Reason | None = None
     expected_version: Version = None
