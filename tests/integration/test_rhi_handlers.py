@@ -130,6 +130,14 @@ class Tracker:
             async with self.sessions() as session, session.begin():
                 await table[payload.EVENT_TYPE](session, Decoded(event=event, payload=payload))
 
+    async def deliver_together(self, *payloads: Payload) -> None:
+        """All events in one transaction, as the consumer loop runs a fetched batch of one partition."""
+        table = handlers(clock=self.clock, deadline=self.deadline, policy=self.policy)
+        async with self.sessions() as session, session.begin():
+            for payload in payloads:
+                event = to_event(payload, source="test", time=self.clock.now(), subject="x")
+                await table[payload.EVENT_TYPE](session, Decoded(event=event, payload=payload))
+
     async def sweep(self, at: datetime | None = None, batch: int = 500) -> int:
         """Run the deadline sweep once at `at` (default: the clock's now)."""
         if at is not None:
@@ -375,3 +383,36 @@ async def test_escalation_policy_is_carried(sessions: async_sessionmaker[AsyncSe
     await tracker.deliver(reported("e1", T0 - timedelta(hours=5)), returned("e1", T0))
     await tracker.sweep(T0 + H72 + timedelta(hours=2))
     assert await tracker.types() == ["rhi.opened", "rhi.breached", "rhi.escalated"]
+
+
+async def test_a_batch_of_events_in_one_transaction_has_the_same_effect(tracker: Tracker) -> None:
+    cancel = EpisodeCancelled(
+        episode_id="e3",
+        force=FORCE,
+        police_reference="REF-e3",
+        version=2,
+        reason=CancelReason.DUPLICATE,
+        cancelled_at=T0 + timedelta(hours=2),
+    )
+    await tracker.deliver_together(
+        reported("e1", T0 - timedelta(hours=5)),
+        returned("e1", T0),
+        decided("e1", Classification.MISSING, T0 - timedelta(hours=5)),
+        returned("e1", T0 - timedelta(hours=1), correction="an hour earlier"),
+        reported("e2", T0 + timedelta(hours=30)),  # the same child again
+        reported("e3", T0 - timedelta(hours=5), who=child(person="P-3")),
+        returned("e3", T0),
+        cancel,
+    )
+    assert await tracker.types() == [
+        "rhi.opened",
+        "rhi.due_changed",
+        "rhi.superseded",
+        "rhi.opened",
+        "rhi.cancelled",
+    ]
+    first, third = await tracker.task("e1"), await tracker.task("e3")
+    assert first is not None
+    assert third is not None
+    assert (first.status, first.version, first.due_at) == ("superseded", 3, T0 - timedelta(hours=1) + H72)
+    assert (third.status, third.next_check_at) == ("cancelled", None)
