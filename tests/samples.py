@@ -8,6 +8,7 @@ from shared.events.codes import (
     CancelReason,
     Classification,
     ExploitationIndicator,
+    NotOfferedReason,
     PlaceType,
     PullFactor,
     RiskFactor,
@@ -40,6 +41,7 @@ from shared.events.payloads.rhi import (
     RhiTaskCancelled,
     RhiTaskEscalated,
     RhiTaskOpened,
+    RhiTaskReassigned,
     RhiTaskSuperseded,
 )
 
@@ -154,10 +156,15 @@ SAMPLES: dict[type[Payload], Payload] = {
     RhiInterviewCompleted: RhiInterviewCompleted(**TASK, completed_at=RETURNED, on_time=True, findings=FINDINGS),
     RhiInterviewDeclined: RhiInterviewDeclined(**TASK, attempts=2),
     RhiInterviewNotPossible: RhiInterviewNotPossible(**TASK),
-    RhiInterviewNotOffered: RhiInterviewNotOffered(**TASK, decided_by="team manager"),
+    RhiInterviewNotOffered: RhiInterviewNotOffered(
+        **TASK, decided_by="team manager", reason_code=NotOfferedReason.RECENT_INTERVIEW_COVERS
+    ),
     RhiTaskSuperseded: RhiTaskSuperseded(**TASK, superseded_by_episode_id="ep-2"),
     RhiTaskCancelled: RhiTaskCancelled(**TASK),
-    RhiDueChanged: RhiDueChanged(**TASK, previous_returned_at=AT, previous_due_at=AT + timedelta(hours=72)),
+    RhiDueChanged: RhiDueChanged(
+        **TASK, previous_returned_at=AT, previous_due_at=AT + timedelta(hours=72), status="open", on_time=None
+    ),
+    RhiTaskReassigned: RhiTaskReassigned(**TASK, previous_responsible_la="E06000003"),
     NotificationDelivered: NotificationDelivered(**OUTCOME),
     NotificationFailed: NotificationFailed(**OUTCOME, reason="HTTP 410 Gone"),
     NotificationReplayed: NotificationReplayed(**OUTCOME, actor="key-ops-1", reason="receiver fixed after outage"),

@@ -198,3 +198,14 @@ class TransportMode(StrEnum):
     CAR_WITH_ADULT = "car_with_adult"
     CYCLE = "cycle"
     OTHER = "other"
+
+
+class NotOfferedReason(StrEnum):
+    """Why a manager decided not to offer a return home interview (the free-text reason says more)."""
+
+    RECENT_INTERVIEW_COVERS = "recent_interview_covers"  # an interview after an earlier episode covers this one
+    PROFESSIONAL_ALREADY_WORKING = "professional_already_working"  # a trusted worker is already doing this work
+    WHEREABOUTS_KNOWN_THROUGHOUT = "whereabouts_known_throughout"
+    CHILD_MOVED_AWAY = "child_moved_away"
+    CHILD_IN_CUSTODY = "child_in_custody"
+    OTHER = "other"

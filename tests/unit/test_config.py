@@ -40,6 +40,7 @@ def test_bad_duration_is_named_on_one_line(monkeypatch: pytest.MonkeyPatch) -> N
 
 @pytest.mark.parametrize("value", ["PT72H", "P3D", "PT259200S"])
 def test_deadline_parses(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("MCN_POLICY_FILE", str(EXAMPLE_POLICY))  # the tracker reads the policy (issue 5)
     monkeypatch.setenv("MCN_RHI_DEADLINE", value)
     assert load_settings(RhiSettings).rhi_deadline == timedelta(hours=72)
 

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, Field, model_validator
 from shared.events.codes import (
     Classification,
     ExploitationIndicator,
+    NotOfferedReason,
     PlaceType,
     PullFactor,
     PushFactor,
@@ -165,6 +166,7 @@ class RhiInterviewNotOffered(TaskEvent):
     EVENT_TYPE = "rhi.not_offered"
 
     decided_by: ShortText
+    reason_code: NotOfferedReason | None = None  # the coded reason the reports count; `reason` says more
 
 
 class RhiTaskSuperseded(TaskEvent):
@@ -188,6 +190,17 @@ class RhiDueChanged(TaskEvent):
 
     previous_returned_at: AwareDatetime
     previous_due_at: AwareDatetime
+    status: str | None = None  # the task's state when the due time moved
+    on_time: bool | None = None  # for a completed task: whether it is on time against the new due time
+
+
+class RhiTaskReassigned(TaskEvent):
+    """The police corrected the responsible or host authority; the open task moved with it."""
+
+    EVENT_TYPE = "rhi.reassigned"
+
+    previous_responsible_la: LaCode
+    previous_host_la: LaCode | None = None
 
 
 EVENTS: tuple[type[Payload], ...] = (
@@ -203,4 +216,5 @@ EVENTS: tuple[type[Payload], ...] = (
     RhiTaskSuperseded,
     RhiTaskCancelled,
     RhiDueChanged,
+    RhiTaskReassigned,
 )
