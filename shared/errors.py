@@ -12,6 +12,8 @@ AppError                    base; carries an HTTP status and a retriable flag
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError, OperationalError
+
 
 class AppError(Exception):
     """Base of every error the application raises on purpose."""
@@ -71,3 +73,10 @@ class TransientError(AppError):
     status = 503
     title = "Temporarily unavailable"
     retriable = True
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Tell whether retrying later may succeed (database or network trouble)."""
+    if isinstance(exc, TransientError | OperationalError | OSError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

@@ -24,16 +24,15 @@ from dataclasses import dataclass
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import Clock
 from shared.config import KafkaConfig
-from shared.errors import PermanentError, TransientError
+from shared.errors import PermanentError, is_transient
 from shared.events.codec import Decoded, DecodeError, decode
-from shared.events.registry import dead_letter_topic
 from shared.inbox import first_time, record_new
 from shared.kafka.client import CLUSTER_CHECK_S, ProducerHolder, current_cluster
+from shared.kafka.dead_letter import retrieve, send_dead_letter
 from shared.kafka.rewind import Rewinder
 from shared.logging import bound_to, event_ids
 from shared.metrics import CONSUMED, CONSUMER_LAG
@@ -46,6 +45,7 @@ Prefetch = Callable[[AsyncSession, Sequence[Decoded]], Awaitable[None]]
 Item = tuple[ConsumerRecord[bytes, bytes], Decoded, Handler]
 MAX_BACKOFF_S = 5.0
 GETMANY_LIMIT_S = 2.0
+STOP_LIMIT_S = 10.0
 STAT_OF = {"processed": "processed", "duplicate": "duplicates", "dead_lettered": "dead_lettered", "ignored": "ignored"}
 
 
@@ -94,6 +94,7 @@ class ConsumerLoop:
         self._prefetch = prefetch
         self._autoflush = autoflush
         self._stopping = asyncio.Event()
+        self._abandoned: set[asyncio.Task[None]] = set()
         self.stats = ConsumerStats()
 
     def stop(self) -> None:
@@ -103,15 +104,19 @@ class ConsumerLoop:
     async def run(self) -> None:
         """Consume until stopped; restart from the last committed offset after broker errors."""
         backoff = 0.2
-        while not self._stopping.is_set():
-            try:
-                await self._consume()
-                backoff = 0.2
-            except (KafkaError, OSError, TimeoutError) as exc:
-                self.stats.restarts += 1
-                log.warning("consumer.restart", service=self._service, error=repr(exc), retry_in=backoff)
-                await self._pause(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._consume()
+                    backoff = 0.2
+                except (KafkaError, OSError, TimeoutError) as exc:
+                    self.stats.restarts += 1
+                    log.warning("consumer.restart", service=self._service, error=repr(exc), retry_in=backoff)
+                    await self._pause(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
+        finally:
+            for task in self._abandoned:
+                task.cancel()
 
     async def _consume(self) -> None:
         cluster = await current_cluster(self._config)
@@ -121,7 +126,18 @@ class ConsumerLoop:
         try:
             await self._consume_from(consumer, cluster)
         finally:
-            await consumer.stop()
+            await self._stop(consumer)
+
+    async def _stop(self, consumer: AIOKafkaConsumer) -> None:
+        # aiokafka's stop can wait without end on a fetcher retrying a broker that changed under it;
+        # a consumer that will not stop in time is left to finish on its own, and the loop goes on.
+        stopping = asyncio.create_task(consumer.stop(), name="consumer-stop")
+        done, _ = await asyncio.wait({stopping}, timeout=STOP_LIMIT_S)
+        if not done:
+            log.warning("consumer.stop_abandoned", service=self._service, after_s=STOP_LIMIT_S)
+            self._abandoned.add(stopping)
+            stopping.add_done_callback(retrieve)
+            stopping.add_done_callback(self._abandoned.discard)
 
     async def _consume_from(self, consumer: AIOKafkaConsumer, cluster: str) -> None:
         check_at = time.monotonic() + CLUSTER_CHECK_S
@@ -277,16 +293,7 @@ class ConsumerLoop:
         CONSUMED.labels(self._service, topic, outcome).inc()
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
-        headers = [
-            *list(record.headers or ()),
-            ("dlt-reason", reason.encode()[:2000]),
-            ("dlt-service", self._service.encode()),
-            ("dlt-topic", record.topic.encode()),
-            ("dlt-partition", str(record.partition).encode()),
-            ("dlt-offset", str(record.offset).encode()),
-        ]
-        producer = await self._producer.get()
-        await producer.send_and_wait(dead_letter_topic(record.topic), record.value, key=record.key, headers=headers)
+        await send_dead_letter(self._producer, record, service=self._service, reason=reason)
         self._note("dead_lettered", record.topic)
         log.warning(
             "consumer.dead_lettered", service=self._service, topic=record.topic, offset=record.offset, reason=reason
@@ -295,10 +302,3 @@ class ConsumerLoop:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Tell whether retrying later may succeed (database or network trouble)."""
-    if isinstance(exc, TransientError | OperationalError | OSError | TimeoutError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
