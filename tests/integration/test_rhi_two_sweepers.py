@@ -1,7 +1,8 @@
 """Two tracker sweepers (separate OS processes) on one PostgreSQL database: each due task breaches exactly once,
 and SIGKILLing one in the middle of a pass (rows locked, changes flushed, not committed) loses no breach.
 
-The sweeper processes run this module: `python -m tests.integration.test_rhi_two_sweepers <url> <now> <batch> <hold>`.
+The sweeper processes run this module:
+`python -m tests.integration.test_rhi_two_sweepers <url> <now> <batch> <first hold> <hold>`.
 """
 
 from __future__ import annotations
@@ -35,18 +36,22 @@ TASKS = 60
 NO_REMINDERS = RhiPolicy(reminders=())
 
 
-async def sweep_until_done(url: str, now: datetime, batch: int, hold: float) -> None:
-    """A sweeper process: passes of `batch` rows, each holding its rows `hold` seconds before commit."""
+async def sweep_until_done(url: str, now: datetime, batch: int, first_hold: float, hold: float) -> None:
+    """A sweeper process: passes of `batch` rows, each holding its rows before commit (the first pass `first_hold`)."""
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     clock = FrozenClock(now)
     base = deadline_sweep(policy=NO_REMINDERS, clock=clock, every=timedelta(seconds=1), batch=batch)
 
+    passes = 0
+
     async def slow(session: AsyncSession, at: datetime) -> int:
+        nonlocal passes
         handled = await base.work(session, at)
         await session.flush()  # the breach markers and outbox rows are written, not yet committed
         print(json.dumps({"claimed": handled}), flush=True)
-        await asyncio.sleep(hold)
+        await asyncio.sleep(first_hold if passes == 0 else hold)
+        passes += 1
         return handled
 
     sweeper = Sweeper(sessions=sessions, clock=clock, after_commit=lambda: print('{"committed": 1}', flush=True))
@@ -64,9 +69,10 @@ async def sweep_until_done(url: str, now: datetime, batch: int, hold: float) -> 
     print(json.dumps({"done": sweeper.handled.get(base.name, 0)}), flush=True)
 
 
-def start(url: str, now: datetime, batch: int, hold: float) -> subprocess.Popen[str]:
+def start(url: str, now: datetime, batch: int, hold: float, first_hold: float | None = None) -> subprocess.Popen[str]:
     """A sweeper in its own process."""
-    cmd = [sys.executable, "-m", "tests.integration.test_rhi_two_sweepers", url, now.isoformat(), str(batch), str(hold)]
+    holds = [str(hold if first_hold is None else first_hold), str(hold)]
+    cmd = [sys.executable, "-m", "tests.integration.test_rhi_two_sweepers", url, now.isoformat(), str(batch), *holds]
     return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -120,7 +126,9 @@ async def test_two_sweeper_processes_breach_each_task_exactly_once_even_when_one
 ) -> None:
     await seed(pg_url)
     now = T0 + H72 + timedelta(minutes=5)  # every task is due
-    doomed = start(pg_url, now, batch=5, hold=0.4)
+    # The doomed sweeper commits one pass, then holds its second (rows locked, flushed) until it is killed;
+    # the survivor skips the locked rows meanwhile, so the kill always lands mid-pass, however loaded the machine.
+    doomed = start(pg_url, now, batch=5, first_hold=0.05, hold=60)
     survivor = start(pg_url, now, batch=5, hold=0.05)
     try:
         read_until(doomed, "committed")  # it has done real work ...
@@ -162,5 +170,5 @@ async def test_two_sweeper_processes_share_the_due_tasks(pg_url: str) -> None:
 
 
 if __name__ == "__main__":
-    url, at, batch, hold = sys.argv[1], datetime.fromisoformat(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-    asyncio.run(sweep_until_done(url, at, batch, hold))
+    url, at, batch = sys.argv[1], datetime.fromisoformat(sys.argv[2]), int(sys.argv[3])
+    asyncio.run(sweep_until_done(url, at, batch, float(sys.argv[4]), float(sys.argv[5])))
