@@ -41,9 +41,9 @@ def create_app(upstreams: dict[str, str]) -> Starlette:
             body = {"type": "about:blank", "title": "Not found", "status": 404, "detail": f"no service serves {path}"}
             return JSONResponse(body, status_code=404, media_type="application/problem+json")
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
-        upstream = await client.request(
-            request.method, target + path, params=request.query_params, headers=headers, content=await request.body()
-        )
+        # The raw query string, so repeated parameters (?status=open&status=offered) all reach the service.
+        url = target + path + (f"?{request.url.query}" if request.url.query else "")
+        upstream = await client.request(request.method, url, headers=headers, content=await request.body())
         out = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP | {"content-encoding"}}
         return Response(upstream.content, status_code=upstream.status_code, headers=out)
 
