@@ -1,4 +1,4 @@
-.PHONY: run test lint fmt asyncapi bench
+.PHONY: run test lint fmt asyncapi bench bench-year
 run:  ## the whole service on SQLite + a local broker, behind http://127.0.0.1:8000
 	scripts/run.sh
 test: ## every test: unit, integration (tansu, SQLite, PostgreSQL), end-to-end, ruff, mypy

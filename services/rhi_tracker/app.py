@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI
 
 from services.rhi_tracker import SERVICE
@@ -29,8 +27,6 @@ Reports (`social_care`: own authority; `ops`: the partnership's) come as JSON or
 def build(settings: RhiSettings, clock: Clock | None = None) -> FastAPI:
     """Wire the tracker: consumes episodes and classifications, sweeps deadlines, emits rhi events."""
     clock = clock or make_clock(settings.clock_file)
-    # APScheduler logs every run of every job at INFO; a sweep each second would drown the service's log.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     policy = load_policy(settings.policy_file)
     table = handlers(clock=clock, deadline=settings.rhi_deadline, policy=policy.rhi)
     consumes = Consumes(topics=[Topic.EPISODES, Topic.CLASSIFICATIONS], handlers=table)
