@@ -177,6 +177,7 @@ def test_3_repeat_missing_meets_the_rule_once(world: World) -> None:
 
     row = wait_for(lambda: (r := world.mset_row(child_id)) and r["episodes_in_window"] == 3 and r, timeout=15)
     assert row["rules"] == ["repeat-3-in-30-days"]
+    assert datetime.fromisoformat(row["last_returned_at"]) == london("2026-03-25 09:00")
     [notice] = world.wait_notices("tees-mset", "child.repeat_missing", child_id)
     assert (notice.data["repeat"]["rule_id"], notice.data["repeat"]["episode_count"]) == ("repeat-3-in-30-days", 3)
 
@@ -286,7 +287,11 @@ def test_6_missing_again_before_the_interview_supersedes_the_first_task(world: W
     time.sleep(1)
     world.at(london("2026-05-16 08:00:01"))  # and the second's: the sweeper is alive and breaches that one
     world.wait_notices("tees-ops", "rhi.breached", second_task["id"])
-    assert "rhi.breached" not in desk.history(first_task["id"])
+    # Tuesday 09:00's reminder may come before the new report is processed; nothing comes after it.
+    assert desk.history(first_task["id"]) in (
+        ["rhi.opened", "rhi.superseded"],
+        ["rhi.opened", "rhi.reminder", "rhi.superseded"],
+    ), "no breach for the first task"
     for recipient in ("tees-ops", "redcar-missing-lead"):
         assert world.notices(recipient, about=first_task["id"]) == [], "nothing breaches for the first task"
 
