@@ -429,6 +429,7 @@ def test_the_logs_follow_episodes_by_correlation_id_and_name_no_child(world: Wor
     assert {*SERVICES, "gateway", "broker", "receiver", "smtp"} <= logs.keys()
     for service in SERVICES:
         records = json_lines(logs[service])
+        assert len(records) == len(logs[service].splitlines()), f"{service}: every line is a JSON record"
         assert any(r.get("level") == "info" for r in records), f"{service} logs at INFO"
         assert episode in {r.get("correlation_id") for r in records}, f"{service} logs the episode's correlation id"
 
