@@ -16,7 +16,7 @@ from devstack.stack import Stack
 T = TypeVar("T")
 
 
-def wait_for(check: Callable[[], T], timeout: float, interval: float = 0.05) -> T:
+def wait_for(check: Callable[[], T | None], timeout: float, interval: float = 0.05) -> T:
     """Poll until check() returns something truthy, or fail with its last value."""
     deadline = time.monotonic() + timeout
     while True:
