@@ -68,7 +68,6 @@ class Desk:
         """Wait until the episode's task is on the worklist (open or offered) and return its detail."""
 
         def find() -> Json | None:
-            # One status per request: the devstack gateway forwards only the last of repeated query parameters.
             items = self.get("/tasks", limit="500").json()["items"]
             return next((t for t in items if t["episode_id"] == episode_id), None)
 
