@@ -89,6 +89,7 @@ def _free(port: int) -> bool:
 
 def make_stack(work: Path, database_url: str) -> Stack:
     """The stack's configuration: the run's policy, its clock file and a wide signature tolerance."""
+    work.mkdir(parents=True, exist_ok=True)
     base = free_base_port()
     clock_file = work / "clock.json"
     env = {
