@@ -71,6 +71,7 @@ class Replay:
         self.ids: dict[int, asyncio.Future[str | None]] = {}
         self.clock_at = start  # the simulation time last written
         self.clock_set = time.time()  # wall time it was written
+        self.sent_until = start  # the simulation time of the newest request sent
 
     def timeline(self) -> list[tuple[datetime, int, int]]:
         """(simulation time, 0 report / 1 return, episode index), in the order to send."""
@@ -107,6 +108,7 @@ class Replay:
                 if when > self.sim_now():
                     self.move_clock(when if self.rate else when + LEAD)
                 await slots.acquire()
+                self.sent_until = when
                 task = asyncio.create_task(self._send(conns, kind, index, due if self.rate else time.time()))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
@@ -124,7 +126,9 @@ class Replay:
 
     async def _tick(self) -> None:
         while True:
-            self.move_clock(self.start + timedelta(seconds=(time.time() - self.outcome.started) / self.scale))
+            paced = self.start + timedelta(seconds=(time.time() - self.outcome.started) / self.scale)
+            # A system that falls behind holds the year back: deadlines must not run ahead of what was sent.
+            self.move_clock(min(paced, self.sent_until + LEAD))
             await asyncio.sleep(TICK)
 
     def _id_of(self, index: int) -> asyncio.Future[str | None]:
