@@ -11,3 +11,5 @@ asyncapi: ## regenerate docs/asyncapi.yaml from the event models
 	scripts/bootstrap.sh && .venv/bin/python -m devstack.asyncapi docs/asyncapi.yaml
 bench: ## intake vs a bare FastAPI endpoint: req/s, p50/p99, stored rows (~2.5 min; not a test)
 	scripts/bootstrap.sh && .venv/bin/python -m bench.intake
+bench-year: ## a national year (210,000 synthetic episodes) through every process, vs same-run ceilings (not a test; hours on 2 cores)
+	scripts/bootstrap.sh && .venv/bin/python -m bench.national_year $(YEAR_ARGS)

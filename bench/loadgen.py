@@ -40,6 +40,8 @@ class Closed(ConnectionError):
 class Connection(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection with at most one request in flight."""
 
+    keep_body = False  # bodies of 2xx answers are dropped unless a subclass keeps them
+
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False
@@ -84,7 +86,7 @@ class Connection(asyncio.Protocol):
             self._head_end, self._expected = end + 4, end + 4 + length
         if len(buf) < self._expected:
             return
-        body = bytes(buf[self._head_end : self._expected]) if self._status >= 300 else b""
+        body = bytes(buf[self._head_end : self._expected]) if self._status >= 300 or self.keep_body else b""
         del buf[: self._expected]
         self._expected = -1
         waiter, self._waiter = self._waiter, None

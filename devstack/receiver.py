@@ -15,6 +15,7 @@ import base64
 import hmac
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,8 @@ from shared.policy import load_policy
 from shared.policy.notifications import WebhookChannel
 
 TOLERANCE = timedelta(minutes=5)
+# A replay that compresses time (bench/national_year.py) widens it: minutes of wall time are months there.
+TOLERANCE_ENV = "MCN_RECEIVER_TOLERANCE_S"
 
 
 @dataclass
@@ -54,10 +57,17 @@ class ReceiverState:
     faults: dict[str, Fault] = field(default_factory=dict)
     accepted: set[str] = field(default_factory=set)
     in_flight: dict[str, int] = field(default_factory=dict)  # requests held by a delayed fault, per recipient
+    tolerance: timedelta = TOLERANCE
 
 
-def verify(secrets: list[str], body: bytes, headers: dict[str, str], clock: Clock | None = None) -> str | None:
-    """Return None if any secret verifies the signature within 5 minutes of the clock, else why not."""
+def verify(
+    secrets: list[str],
+    body: bytes,
+    headers: dict[str, str],
+    clock: Clock | None = None,
+    tolerance: timedelta = TOLERANCE,
+) -> str | None:
+    """Return None if any secret verifies the signature within `tolerance` (5 minutes) of the clock, else why not."""
     msg_id, stamp, signatures = (headers.get(h) for h in ("webhook-id", "webhook-timestamp", "webhook-signature"))
     if not (msg_id and stamp and signatures and secrets):
         return "missing webhook headers" if secrets else "recipient has no secrets"
@@ -66,7 +76,7 @@ def verify(secrets: list[str], body: bytes, headers: dict[str, str], clock: Cloc
     except (ValueError, OverflowError, OSError):
         return "invalid webhook-timestamp"
     now = (clock or SystemClock()).now()
-    if not now - TOLERANCE <= sent <= now + TOLERANCE:
+    if not now - tolerance <= sent <= now + tolerance:
         return "message timestamp too old" if sent < now else "message timestamp too new"
     offered = [s.partition(",")[2] for s in signatures.split(" ") if s.startswith("v1,")]
     for secret in secrets:
@@ -100,7 +110,7 @@ async def receive(request: Request) -> Response:
     recipient_id = request.path_params["recipient_id"]
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
-    problem = verify(state.secrets.get(recipient_id, []), body, headers, state.clock)
+    problem = verify(state.secrets.get(recipient_id, []), body, headers, state.clock, state.tolerance)
     fault = state.faults.get(recipient_id)
     status = 401 if problem else 204
     if problem is None and fault is not None and fault.remaining > 0:
@@ -118,6 +128,7 @@ async def receive(request: Request) -> Response:
     parsed = json.loads(body) if problem is None else None
     entry = {
         "received_at": state.clock.now().isoformat(),
+        "received_unix": time.time(),  # wall time, for latency when received_at is simulation time
         "recipient_id": recipient_id,
         "webhook_id": webhook_id,
         "verified": problem is None,
@@ -179,7 +190,14 @@ def _already_accepted(log_path: Path) -> set[str]:
     return {e["webhook_id"] for e in entries if e.get("status", 500) < 300 and e.get("webhook_id")}
 
 
-def create_app(policy_file: Path, log_path: Path, *, quiet: bool = False, clock: Clock | None = None) -> Starlette:
+def create_app(
+    policy_file: Path,
+    log_path: Path,
+    *,
+    quiet: bool = False,
+    clock: Clock | None = None,
+    tolerance: timedelta = TOLERANCE,
+) -> Starlette:
     """Build the receiver for the recipients of a policy file."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     app = Starlette(
@@ -196,6 +214,7 @@ def create_app(policy_file: Path, log_path: Path, *, quiet: bool = False, clock:
         clock=clock or SystemClock(),
         quiet=quiet,
         accepted=_already_accepted(log_path),
+        tolerance=tolerance,
     )
     return app
 
@@ -208,6 +227,7 @@ if __name__ == "__main__":
         Path(os.environ["MCN_POLICY_FILE"]),
         Path(os.environ["MCN_RECEIVER_LOG"]),
         clock=make_clock(Path(clock_file) if clock_file else None),
+        tolerance=timedelta(seconds=float(os.environ.get(TOLERANCE_ENV, TOLERANCE.total_seconds()))),
     )
     uvicorn.run(
         app,

@@ -189,6 +189,15 @@ def test_the_receiver_verifies_against_the_services_clock() -> None:
     assert receiver_verify([NEW], body, headers) == "message timestamp too old", "the wall clock is not test time"
 
 
+def test_a_compressed_time_replay_widens_the_receivers_tolerance() -> None:
+    headers = headers_for([NEW], TEST_TIME)
+    body = MESSAGE.body.encode()
+    later = FrozenClock(TEST_TIME + timedelta(days=20))
+    assert receiver_verify([NEW], body, headers, later, tolerance=timedelta(days=30)) is None
+    assert receiver_verify([NEW], body, headers, later, tolerance=timedelta(days=10)) == "message timestamp too old"
+    assert receiver_verify([OLD], body, headers, later, tolerance=timedelta(days=30)) == "no matching signature"
+
+
 @pytest.mark.parametrize(
     ("secrets", "change", "problem"),
     [
