@@ -119,7 +119,11 @@ async def breached_once(session: AsyncSession, tasks: list[Task], now: datetime)
     A task closed after its deadline may have closed before the sweep saw it: at most one breach.
     """
     query = select(TaskHistory.task_id).where(TaskHistory.event_type == "rhi.breached")
-    breaches = Counter(await session.scalars(query))
+    return breach_verdict(tasks, Counter(await session.scalars(query)), now)
+
+
+def breach_verdict(tasks: list[Task], breaches: Counter[str], now: datetime) -> Invariant:
+    """The breach invariant over the tasks and their rhi.breached history rows (see breached_once)."""
     due = [t for t in tasks if t.due_at <= now]
     inv = Invariant("every due task breached exactly once", checked=len(tasks))
     for task in tasks:
