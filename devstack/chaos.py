@@ -54,6 +54,7 @@ class ChaosOptions:
     settle_s: float = 15.0
     quiet_timeout_s: float = 900.0
     log_level: str = "WARNING"
+    progress_every: float | None = None
 
 
 @dataclass
@@ -87,10 +88,19 @@ async def drive_with_faults(stack: Stack, options: ChaosOptions, episodes: list[
     driven, started = Driven(), time.monotonic()
     planned = plan_faults(options.faults, options.seed)
     faults_task = asyncio.create_task(run_faults(stack, planned, len(episodes), lambda: driven.done, started))
+    progress = asyncio.create_task(report_progress(driven, len(episodes), started, options.progress_every))
     await drive(stack.url(), keys, episodes, options.concurrency, driven, options.rate)
     drove = time.monotonic() - started
+    progress.cancel()
     faults = await faults_task
     return ChaosResult(driven, faults, [], {"drive_s": drove, "faults_over_s": time.monotonic() - started})
+
+
+async def report_progress(driven: Driven, total: int, started: float, every: float | None) -> None:
+    """Print how far the drive is every `every` seconds (never when None)."""
+    while every:
+        await asyncio.sleep(every)
+        print(f"{time.monotonic() - started:7.0f} s: {driven.done}/{total} episodes", flush=True)
 
 
 async def run_async(stack: Stack, options: ChaosOptions, clock_file: Path) -> ChaosResult:
@@ -100,19 +110,22 @@ async def run_async(stack: Stack, options: ChaosOptions, clock_file: Path) -> Ch
     engine = make_engine(stack.database_url, read_only=True)
     try:
         sessions = make_session_factory(engine)
+        settled = Invariant("the system went quiet (before and after the deadlines)", checked=2)
         began = time.monotonic()
-        await quiet(sessions, stack, options.settle_s, options.quiet_timeout_s)
+        if not await quiet(sessions, stack, options.settle_s, options.quiet_timeout_s):
+            settled.fail(f"still busy {options.quiet_timeout_s:.0f} s after the drive")
         result.timings["settle_s"] = time.monotonic() - began
         returned = [e.returned_at for e in episodes if e.returned_at is not None]
         if returned:
             FileClock.set(clock_file, max(returned) + DEADLINE + timedelta(minutes=1))
         began = time.monotonic()
-        await quiet(sessions, stack, options.settle_s, options.quiet_timeout_s)
+        if not await quiet(sessions, stack, options.settle_s, options.quiet_timeout_s):
+            settled.fail(f"still busy {options.quiet_timeout_s:.0f} s after the clock passed the deadlines")
         result.timings["due_settle_s"] = time.monotonic() - began
         webhooks, mails = read_jsonl(stack.receiver_log), read_jsonl(stack.mail_log)
         async with sessions() as session:
             now = FileClock(clock_file).now()
-            result.invariants = await check_all(session, result.driven, now, webhooks, mails)
+            result.invariants = [settled, *await check_all(session, result.driven, now, webhooks, mails)]
     finally:
         await engine.dispose()
     return result
@@ -154,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             rate=args.rate,
             database_url=url,
             log_level=args.log_level,
+            progress_every=60.0,
         )
         result = run(options)
     print_report(result.driven, result.faults, result.invariants, result.timings)

@@ -24,9 +24,9 @@ def print_report(driven: Driven, faults: list[Fault], invariants: list[Invariant
         row = f"{f.killed_at_s:>7.1f} {f.episodes_done:>9} {f.downtime_s:>7.2f} {f.recovered_s:>7.1f}"
         print(f"  {n:>3}  {f.target:<12} {row}")
     print("\nInvariants")
-    print(f"  {'invariant':<48} {'checked':>8} {'failed':>7}  held")
+    print(f"  {'invariant':<56} {'checked':>8} {'failed':>7}  held")
     for inv in invariants:
-        print(f"  {inv.name:<48} {inv.checked:>8} {inv.failed:>7}  {'yes' if inv.held else 'NO'}")
+        print(f"  {inv.name:<56} {inv.checked:>8} {inv.failed:>7}  {'yes' if inv.held else 'NO'}")
         if inv.note:
             print(f"  {'':<4}{inv.note}")
         for example in inv.examples:
