@@ -1,0 +1,107 @@
+"""The chaos run's stack: every part on free ports and one FileClock, and a wait until the system is quiet."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from devstack.broker import free_port
+from devstack.stack import ROOT, Stack, StackConfig
+from services.notifier.models import Delivery, DeliveryStatus
+from services.rhi_tracker.models import TaskHistory
+from shared.inbox import InboxEntry
+from shared.outbox import OutboxMessage
+
+# Faster than shipped so the run settles sooner: sweeps, and how long a killed dispatcher's rows stay leased.
+TIMERS = {
+    "MCN_RHI_SWEEP_INTERVAL": "PT0.5S",
+    "MCN_RELEASE_SWEEP_INTERVAL": "PT2S",
+    "MCN_DELIVERY_LEASE": "PT5S",
+    "MCN_KAFKA_REQUEST_TIMEOUT_MS": "3000",
+}
+
+
+def free_base_port() -> int:
+    """A base port whose offsets (+0..+12) are all free (best effort)."""
+    for _ in range(50):
+        base = free_port()
+        if base < 60000 and all(_free(base + n) for n in (1, 2, 3, 4, 10, 11, 12)):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def local_policy(receiver_port: int, path: Path) -> Path:
+    """The example policy with every webhook pointed at this stack's receiver."""
+    policy: dict[str, Any] = yaml.safe_load((ROOT / "deploy" / "policy.example.yaml").read_text())
+    for recipient in policy["notifications"]["recipients"]:
+        for channel in [*recipient["channels"], *([recipient["fallback"]] if recipient.get("fallback") else [])]:
+            if channel.get("type", "webhook") == "webhook":
+                channel["url"] = f"http://127.0.0.1:{receiver_port}/hooks/{recipient['id']}"
+    path.write_text(yaml.safe_dump(policy))
+    return path
+
+
+def start_stack(data_dir: Path, database_url: str | None, clock_file: Path, log_level: str) -> Stack:
+    """Start every part on free ports, sharing the FileClock; on failure stop what started."""
+    base = free_base_port()
+    config = StackConfig(
+        data_dir=data_dir,
+        policy_file=local_policy(base + 10, data_dir / "policy.yaml"),
+        base_port=base,
+        kafka_port=free_port(),
+        database_url=database_url,
+        extra_env={"MCN_CLOCK_FILE": str(clock_file), "MCN_LOG_LEVEL": log_level, **TIMERS},
+    )
+    stack = Stack(config)
+    try:
+        stack.start_all()
+    except BaseException:
+        stack.stop_all()
+        raise
+    return stack
+
+
+async def fingerprint(session: AsyncSession, stack: Stack) -> tuple[Any, ...]:
+    """What still changes while the system works: outbox, inbox, deliveries, task history, the sinks' logs."""
+    unpublished = select(func.count()).where(OutboxMessage.published_at.is_(None))
+    pending = select(func.count()).where(Delivery.status == DeliveryStatus.PENDING)
+    counts = [
+        await session.scalar(select(func.count()).select_from(OutboxMessage)),
+        await session.scalar(unpublished),
+        await session.scalar(select(func.count()).select_from(InboxEntry)),
+        await session.scalar(select(func.count()).select_from(Delivery)),
+        await session.scalar(pending),
+        await session.scalar(select(func.count()).select_from(TaskHistory)),
+    ]
+    sizes = [p.stat().st_size if p.exists() else 0 for p in (stack.receiver_log, stack.mail_log)]
+    return (*counts, *sizes)
+
+
+async def quiet(sessions: async_sessionmaker[AsyncSession], stack: Stack, settle_s: float, timeout_s: float) -> bool:
+    """Wait until nothing is unpublished or pending and nothing changed for `settle_s`; False on timeout."""
+    deadline, last, since = time.monotonic() + timeout_s, None, time.monotonic()
+    while time.monotonic() < deadline:
+        async with sessions() as session:
+            now = await fingerprint(session, stack)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif now[1] == 0 and now[4] == 0 and time.monotonic() - since >= settle_s:
+            return True
+        await asyncio.sleep(0.5)
+    return False
