@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -40,7 +39,7 @@ from bench.year_ceilings import bare_endpoint, raw_kafka
 from bench.year_hooks import Hooks
 from bench.year_policy import write_policy
 from bench.year_replay import Outcome, Replay
-from devstack.broker import free_port
+from devstack.broker import free_base_port, free_port
 from devstack.postgres import start_postgres
 from devstack.stack import ROOT, SERVICES, Stack, StackConfig
 from devstack.synthetic import SyntheticEpisode, generate
@@ -67,24 +66,6 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--kafka-records", type=int, default=50_000, help="records in the raw Kafka measurement")
     p.add_argument("--output", type=Path, default=ROOT / "bench" / "results")
     return p.parse_args(argv)
-
-
-def free_base_port() -> int:
-    """A base port whose stack offsets (+1..+4 services, +10 receiver) are free (best effort)."""
-    for _ in range(50):
-        base = free_port()
-        if base < 60000 and all(_free(base + n) for n in (1, 2, 3, 4, 10, 11, 12)):
-            return base
-    raise RuntimeError("no free block of ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def make_stack(work: Path, database_url: str) -> Stack:

@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaProducer
 from bench.servers import proc_cpu_seconds
 from devstack.broker import free_port
 from devstack.postgres import start_postgres
-from devstack.stack import ROOT, Stack, StackConfig
+from devstack.stack import ROOT, Stack, StackConfig, local_policy
 from shared.events.codec import encode, to_event
 from shared.events.payloads.base import ChildRecord
 from shared.events.payloads.rhi import RhiTaskOpened
@@ -138,19 +138,6 @@ async def fixed_rate(stack: Stack, producer: AIOKafkaProducer, rate: float, seco
                  proc_cpu_seconds(pid) - cpu)  # fmt: skip
 
 
-def policy_for(receiver_port: int, path: Path) -> Path:
-    """The example policy, webhooks pointed at the bench's receiver."""
-    import yaml
-
-    policy = yaml.safe_load((ROOT / "deploy" / "policy.example.yaml").read_text())
-    for recipient in policy["notifications"]["recipients"]:
-        for channel in recipient["channels"]:
-            if channel.get("type", "webhook") == "webhook":
-                channel["url"] = f"http://127.0.0.1:{receiver_port}/hooks/{recipient['id']}"
-    path.write_text(yaml.safe_dump(policy))
-    return path
-
-
 async def measure(stack: Stack, opts: argparse.Namespace) -> list[Phase]:
     """Warm up (the consumer joins its group), then both phases."""
     producer = AIOKafkaProducer(bootstrap_servers=stack.broker.bootstrap, linger_ms=2)
@@ -183,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         data = Path(tmp)
         base = free_port()
         database_url = cleanup.enter_context(start_postgres()).create_database("bench") if opts.postgres else None
-        config = StackConfig(data_dir=data, policy_file=policy_for(base + 10, data / "policy.yaml"), base_port=base,
+        config = StackConfig(data_dir=data, policy_file=local_policy(base + 10, data / "policy.yaml"), base_port=base,
                              kafka_port=free_port(), database_url=database_url,
                              extra_env={"MCN_LOG_LEVEL": "WARNING"})  # fmt: skip
         stack = Stack(config)

@@ -22,6 +22,24 @@ def free_port() -> int:
         return port
 
 
+def free_base_port(offsets: tuple[int, ...] = (1, 2, 3, 4, 10, 11, 12)) -> int:
+    """A base port whose offsets (a stack's parts, see devstack.stack.OFFSETS) are all free (best effort)."""
+    for _ in range(50):
+        base = free_port()
+        if base < 60000 and all(_free(base + n) for n in offsets):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
     """Wait until a TCP port accepts connections, or raise."""
     deadline = time.monotonic() + timeout

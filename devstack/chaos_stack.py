@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from devstack.broker import free_port
-from devstack.stack import ROOT, Stack, StackConfig
+from devstack.broker import free_base_port, free_port
+from devstack.stack import Stack, StackConfig, local_policy
 from services.notifier.models import Delivery, DeliveryStatus
 from services.rhi_tracker.models import TaskHistory
 from shared.inbox import InboxEntry
@@ -26,35 +24,6 @@ TIMERS = {
     "MCN_DELIVERY_LEASE": "PT5S",
     "MCN_KAFKA_REQUEST_TIMEOUT_MS": "3000",
 }
-
-
-def free_base_port() -> int:
-    """A base port whose offsets (+0..+12) are all free (best effort)."""
-    for _ in range(50):
-        base = free_port()
-        if base < 60000 and all(_free(base + n) for n in (1, 2, 3, 4, 10, 11, 12)):
-            return base
-    raise RuntimeError("no free block of ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def local_policy(receiver_port: int, path: Path) -> Path:
-    """The example policy with every webhook pointed at this stack's receiver."""
-    policy: dict[str, Any] = yaml.safe_load((ROOT / "deploy" / "policy.example.yaml").read_text())
-    for recipient in policy["notifications"]["recipients"]:
-        for channel in [*recipient["channels"], *([recipient["fallback"]] if recipient.get("fallback") else [])]:
-            if channel.get("type", "webhook") == "webhook":
-                channel["url"] = f"http://127.0.0.1:{receiver_port}/hooks/{recipient['id']}"
-    path.write_text(yaml.safe_dump(policy))
-    return path
 
 
 def start_stack(data_dir: Path, database_url: str | None, clock_file: Path, log_level: str) -> Stack:

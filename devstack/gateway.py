@@ -43,7 +43,15 @@ def create_app(upstreams: dict[str, str]) -> Starlette:
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
         # The raw query string, so repeated parameters (?status=open&status=offered) all reach the service.
         url = target + path + (f"?{request.url.query}" if request.url.query else "")
-        upstream = await client.request(request.method, url, headers=headers, content=await request.body())
+        try:
+            upstream = await client.request(request.method, url, headers=headers, content=await request.body())
+        except httpx.TransportError as exc:
+            # A service that is down or restarting: say so, as a proxy does, instead of failing with a 500.
+            status, title = (
+                (504, "Gateway timeout") if isinstance(exc, httpx.TimeoutException) else (502, "Bad gateway")
+            )
+            body = {"type": "about:blank", "title": title, "status": status, "detail": f"{target} did not answer"}
+            return JSONResponse(body, status_code=status, media_type="application/problem+json")
         out = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP | {"content-encoding"}}
         return Response(upstream.content, status_code=upstream.status_code, headers=out)
 

@@ -9,8 +9,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+import yaml
 
 from devstack.broker import Broker, spawn_logged, wait_for_port
 
@@ -33,6 +35,17 @@ class StackConfig:
     topic_prefix: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
     receiver_to_terminal: bool = False
+
+
+def local_policy(receiver_port: int, path: Path, source: Path = ROOT / "deploy" / "policy.example.yaml") -> Path:
+    """A policy (the example by default) with every webhook, fallbacks too, pointed at a local receiver."""
+    policy: dict[str, Any] = yaml.safe_load(source.read_text())
+    for recipient in policy["notifications"]["recipients"]:
+        for channel in [*recipient["channels"], *([recipient["fallback"]] if recipient.get("fallback") else [])]:
+            if channel.get("type", "webhook") == "webhook":
+                channel["url"] = f"http://127.0.0.1:{receiver_port}/hooks/{recipient['id']}"
+    path.write_text(yaml.safe_dump(policy))
+    return path
 
 
 class Stack:

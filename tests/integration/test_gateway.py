@@ -63,3 +63,17 @@ async def test_repeated_query_parameters_and_the_body_reach_the_service(upstream
     assert posted["body"] == '{"a": 1}'
     assert missing.status_code == 404
     assert "no service serves /v1/nowhere" in missing.json()["detail"]
+
+
+async def test_a_service_that_is_down_is_a_502_problem_not_a_500() -> None:
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    gateway = create_app({"intake": down})
+    transport = httpx.ASGITransport(app=gateway)
+    async with (
+        gateway.router.lifespan_context(gateway),
+        httpx.AsyncClient(transport=transport, base_url="http://gateway") as client,
+    ):
+        answer = await client.post("/v1/episodes", content=b"{}")
+    assert answer.status_code == 502
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["detail"] == f"{down} did not answer"

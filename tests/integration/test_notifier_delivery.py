@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-import yaml
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,6 +27,7 @@ from devstack.broker import free_port
 from devstack.receiver import Fault
 from devstack.receiver import create_app as receiver_app
 from devstack.smtp import Mailbox, Refusal, read_mails, start_smtp
+from devstack.stack import local_policy
 from services.notifier import service
 from services.notifier.app import build, channels, relay
 from services.notifier.config import NotifierSettings
@@ -46,7 +46,7 @@ from shared.kafka.client import ensure_topics
 from shared.outbox import OutboxMessage
 from shared.policy import load_policy
 from tests.samples import CHILD, SAMPLES
-from tests.support import ROOT, eventually, in_process, produce
+from tests.support import eventually, in_process, produce
 
 MONDAY = datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
 REDCAR_CHILD = CHILD.model_copy(update={"responsible_la": "E06000003", "host_la": None, "school_urn": None})
@@ -75,23 +75,12 @@ class Sinks:
         return read_mails(self.mail_log)
 
 
-def policy_for(receiver_port: int, path: Path) -> Path:
-    """The example policy, webhooks pointed at the test receiver."""
-    policy = yaml.safe_load((ROOT / "deploy" / "policy.example.yaml").read_text())
-    for recipient in policy["notifications"]["recipients"]:
-        for channel in [*recipient["channels"], *([recipient["fallback"]] if recipient.get("fallback") else [])]:
-            if channel.get("type", "webhook") == "webhook":
-                channel["url"] = f"http://127.0.0.1:{receiver_port}/hooks/{recipient['id']}"
-    path.write_text(yaml.safe_dump(policy))
-    return path
-
-
 @pytest.fixture(name="sinks")
 async def sinks_fixture(tmp_path: Path) -> AsyncIterator[Sinks]:
     """Receiver and SMTP server, both on the test's frozen clock (webhook timestamps are in test time)."""
     clock = FrozenClock(MONDAY)
     port, smtp_port = free_port(), free_port()
-    policy_path = policy_for(port, tmp_path / "policy.yaml")
+    policy_path = local_policy(port, tmp_path / "policy.yaml")
     hooks_log, mail_log = tmp_path / "hooks.jsonl", tmp_path / "mails.jsonl"
     app = receiver_app(policy_path, hooks_log, quiet=True, clock=clock)
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))

@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devstack.broker import free_port
 from devstack.receiver import create_app as receiver_app
+from devstack.stack import local_policy
 from services.notifier.channels.webhook import WebhookSender
 from services.notifier.config import NotifierSettings
 from services.notifier.dispatcher import Dispatcher
@@ -49,13 +49,7 @@ RETURNED = datetime(2026, 3, 3, 1, 10, tzinfo=UTC)
 async def receiver(tmp_path: Path) -> AsyncIterator[tuple[Path, Path]]:
     """A real HTTP webhook receiver on loopback; yields (policy file, receiver log)."""
     port = free_port()
-    policy = yaml.safe_load((Path(__file__).parents[2] / "deploy" / "policy.example.yaml").read_text())
-    for recipient in policy["notifications"]["recipients"]:
-        for channel in recipient["channels"]:
-            if channel.get("type", "webhook") == "webhook":
-                channel["url"] = f"http://127.0.0.1:{port}/hooks/{recipient['id']}"
-    policy_path, log_path = tmp_path / "policy.yaml", tmp_path / "hooks.jsonl"
-    policy_path.write_text(yaml.safe_dump(policy))
+    policy_path, log_path = local_policy(port, tmp_path / "policy.yaml"), tmp_path / "hooks.jsonl"
     config = uvicorn.Config(receiver_app(policy_path, log_path, quiet=True), port=port, log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
