@@ -37,7 +37,7 @@ def test_library_and_service_lines_are_json_with_the_service(out: io.StringIO) -
     try:
         raise RuntimeError("boom")
     except RuntimeError:
-        logging.getLogger("uvicorn.error").exception("request failed")
+        logging.getLogger("some.library").exception("request failed")
     found = lines(out)
     assert [line["event"] for line in found] == ["episode.accepted", "pool main exhausted", "request failed"]
     assert all(line["service"] == "intake" for line in found)
