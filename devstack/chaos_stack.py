@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from devstack.broker import free_base_port, free_port
-from devstack.stack import Stack, StackConfig, local_policy
+from devstack.stack import Stack, start_on_free_ports
 from services.notifier.models import Delivery, DeliveryStatus
 from services.rhi_tracker.models import TaskHistory
 from shared.inbox import InboxEntry
@@ -28,22 +27,8 @@ TIMERS = {
 
 def start_stack(data_dir: Path, database_url: str | None, clock_file: Path, log_level: str) -> Stack:
     """Start every part on free ports, sharing the FileClock; on failure stop what started."""
-    base = free_base_port()
-    config = StackConfig(
-        data_dir=data_dir,
-        policy_file=local_policy(base + 10, data_dir / "policy.yaml"),
-        base_port=base,
-        kafka_port=free_port(),
-        database_url=database_url,
-        extra_env={"MCN_CLOCK_FILE": str(clock_file), "MCN_LOG_LEVEL": log_level, **TIMERS},
-    )
-    stack = Stack(config)
-    try:
-        stack.start_all()
-    except BaseException:
-        stack.stop_all()
-        raise
-    return stack
+    env = {"MCN_CLOCK_FILE": str(clock_file), "MCN_LOG_LEVEL": log_level, **TIMERS}
+    return start_on_free_ports(data_dir, database_url, env)
 
 
 async def fingerprint(session: AsyncSession, stack: Stack) -> tuple[Any, ...]:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import yaml
 
-from devstack.broker import Broker, spawn_logged, wait_for_port
+from devstack.broker import Broker, free_base_port, free_port, spawn_logged, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "classifier", "rhi_tracker", "notifier")
@@ -177,3 +177,26 @@ class Stack:
         for name in ("gateway", *SERVICES, *SINKS):
             self.stop(name)
         self.broker.stop()
+
+
+def start_on_free_ports(
+    data_dir: Path, database_url: str | None = None, extra_env: dict[str, str] | None = None
+) -> Stack:
+    """Start a stack with the example policy on free ports; on failure stop what started and re-raise."""
+    base = free_base_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = StackConfig(
+        data_dir=data_dir,
+        policy_file=local_policy(base + OFFSETS["receiver"], data_dir / "policy.yaml"),
+        base_port=base,
+        kafka_port=free_port(),
+        database_url=database_url,
+        extra_env=extra_env or {},
+    )
+    stack = Stack(config)
+    try:
+        stack.start_all()
+    except BaseException:
+        stack.stop_all()
+        raise
+    return stack
