@@ -420,6 +420,8 @@ def test_the_logs_follow_episodes_by_correlation_id_and_name_no_child(world: Wor
     # An episode of its own, through to a breach, so the scan never runs over logs that say nothing.
     when = london("2026-06-04 10:00")
     episode = world.report(when, child("Zara", "Quillfeather", "2012-07-19", REDCAR))
+    # The breach below never passes through the classifier: wait until it has decided, so it has logged.
+    world.police_view(episode)
     world.returned(episode, when + timedelta(hours=1))
     task_id = world.desk(REDCAR).task_for(episode)["id"]
     world.at(when + timedelta(hours=73))
