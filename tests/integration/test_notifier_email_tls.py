@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import ssl
-import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import trustme
 from aiosmtpd.smtp import SMTP
 
 from devstack.broker import free_port
@@ -23,24 +23,23 @@ BODY = json.dumps({"type": "rhi.opened", "audience": "social_care", "timestamp":
 TO = {"r": EmailChannel(type="email", to=["rhi@redcar.example.org"])}
 
 
+@dataclass(frozen=True)
+class Certs:
+    """What the client trusts (a throwaway CA's file) and what the server presents (a certificate it issued)."""
+
+    ca_file: Path
+    server: ssl.SSLContext
+
+
 @pytest.fixture
-def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost (openssl is on every machine this project runs on)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
-def server_context(cert: Path, key: Path) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    return context
+def certs(tmp_path: Path) -> Certs:
+    """A CA made for the test (trustme) and its certificate for localhost; no system tools needed."""
+    ca = trustme.CA()
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("localhost", "127.0.0.1").configure_cert(server)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return Certs(ca_file, server)
 
 
 async def send(port: int, security: Security, ca: Path | None) -> object:
@@ -50,12 +49,11 @@ async def send(port: int, security: Security, ca: Path | None) -> object:
     return await EmailSender(relay, TO, SystemClock()).send(Message(id="msg_tls", body=BODY), "r")
 
 
-async def test_starttls(tmp_path: Path, certificate: tuple[Path, Path]) -> None:
-    cert, key = certificate
+async def test_starttls(tmp_path: Path, certs: Certs) -> None:
     port, log = free_port(), tmp_path / "mails.jsonl"
-    server = await start_smtp(Mailbox(log_path=log, quiet=True), "127.0.0.1", port, server_context(cert, key))
+    server = await start_smtp(Mailbox(log_path=log, quiet=True), "127.0.0.1", port, certs.server)
     try:
-        assert await send(port, "starttls", cert) == Delivered("SMTP accepted for 1 address(es)")
+        assert await send(port, "starttls", certs.ca_file) == Delivered("SMTP accepted for 1 address(es)")
         untrusted = await send(port, "starttls", None)  # the system CAs do not know this certificate
         assert isinstance(untrusted, RetryLater)
     finally:
@@ -65,14 +63,13 @@ async def test_starttls(tmp_path: Path, certificate: tuple[Path, Path]) -> None:
     assert mail["notice"]["data"] == {"task_id": "rhi-1"}
 
 
-async def test_implicit_tls(tmp_path: Path, certificate: tuple[Path, Path]) -> None:
-    cert, key = certificate
+async def test_implicit_tls(tmp_path: Path, certs: Certs) -> None:
     port, log = free_port(), tmp_path / "mails.jsonl"
     mailbox = Mailbox(log_path=log, quiet=True)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(mailbox), "127.0.0.1", port, ssl=server_context(cert, key))
+    server = await loop.create_server(lambda: SMTP(mailbox), "127.0.0.1", port, ssl=certs.server)
     try:
-        assert await send(port, "tls", cert) == Delivered("SMTP accepted for 1 address(es)")
+        assert await send(port, "tls", certs.ca_file) == Delivered("SMTP accepted for 1 address(es)")
     finally:
         server.close()
         await server.wait_closed()
