@@ -40,12 +40,9 @@ async def record_new(session: AsyncSession, *, service: str, events: list[CloudE
 
     An event twice in the batch counts once. The inbox rows are written with the caller's transaction.
     """
-    ids = {event.id for event in events}
-    query = select(InboxEntry.event_id).where(InboxEntry.service == service, InboxEntry.event_id.in_(ids))
-    new = ids - set(await session.scalars(query))
-    added: set[str] = set()
-    for event in events:
-        if event.id in new and event.id not in added:
-            session.add(InboxEntry(service=service, event_id=event.id, event_type=event.type, processed_at=now))
-            added.add(event.id)
-    return new
+    first = {event.id: event for event in events}  # in batch order, each id once
+    query = select(InboxEntry.event_id).where(InboxEntry.service == service, InboxEntry.event_id.in_(first))
+    seen = set(await session.scalars(query))
+    new = [event for event_id, event in first.items() if event_id not in seen]
+    session.add_all(InboxEntry(service=service, event_id=e.id, event_type=e.type, processed_at=now) for e in new)
+    return {event.id for event in new}

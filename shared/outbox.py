@@ -14,8 +14,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.clock import Clock
 from shared.db import Base, UTCDateTime
-from shared.events.codec import HEADERS, encode
+from shared.events.codec import HEADERS, encode, to_event
 from shared.events.envelope import CloudEvent
+from shared.events.payloads.base import Payload
 from shared.events.registry import topic_for
 from shared.kafka.client import ProducerHolder
 from shared.metrics import PUBLISHED
@@ -66,6 +67,22 @@ def add_event(session: AsyncSession, *, service: str, event: CloudEvent, key: st
             created_at=clock.now(),
         )
     )
+
+
+def emit(
+    session: AsyncSession,
+    payload: Payload,
+    *,
+    service: str,
+    key: str,
+    clock: Clock,
+    correlationid: str | None = None,
+    time: datetime | None = None,
+) -> None:
+    """Wrap a payload in a new envelope about `key` (its subject and Kafka key) and stage it; the caller commits."""
+    at = clock.now() if time is None else time
+    event = to_event(payload, source=service, time=at, subject=key, correlationid=correlationid)
+    add_event(session, service=service, event=event, key=key, clock=clock)
 
 
 async def adopt_cluster(

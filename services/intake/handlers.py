@@ -11,18 +11,6 @@ from shared.events.payloads.classifier import DecisionBase
 from shared.events.registry import Topic, event_types
 from shared.kafka.consumer import Handler
 
-# The task's state after each event; events not listed (reminders, escalations) leave it as it was.
-RHI_STATUS = {
-    "rhi.opened": "open",
-    "rhi.offered": "offered",
-    "rhi.completed": "completed",
-    "rhi.declined": "declined",
-    "rhi.not_possible": "not_possible",
-    "rhi.not_offered": "not_offered",
-    "rhi.superseded": "superseded",
-    "rhi.cancelled": "cancelled",
-}
-
 
 async def on_decision(session: AsyncSession, decoded: Decoded) -> None:
     """Remember the latest (re)classification of one of our episodes; the classifier keeps the history."""
@@ -52,7 +40,7 @@ async def on_task_event(session: AsyncSession, decoded: Decoded) -> None:
     if known.get("task_id") not in (None, payload.task_id) and payload.EVENT_TYPE != "rhi.opened":
         return  # an event about an older task of this episode
     known.update(task_id=payload.task_id, due_at=payload.due_at.isoformat())
-    known["status"] = RHI_STATUS.get(payload.EVENT_TYPE, known.get("status", "open"))
+    known["status"] = rhi.STATUS_AFTER.get(payload.EVENT_TYPE, known.get("status", "open"))
     known.setdefault("breached", False)
     if isinstance(payload, rhi.RhiTaskBreached):
         known["breached"] = True

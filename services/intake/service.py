@@ -26,10 +26,9 @@ from services.intake.schemas import (
 from shared.auth import Principal
 from shared.clock import Clock
 from shared.errors import Conflict, InvalidInput
-from shared.events.codec import to_event
 from shared.events.payloads.base import Payload
 from shared.events.payloads.episode import EpisodeCancelled, EpisodeReported, EpisodeReturned, EpisodeUpdated
-from shared.outbox import add_event
+from shared.outbox import emit
 
 Errors = list[dict[str, str]]
 IDENTITY = ("episode_id", "force", "police_reference", "version")
@@ -75,8 +74,7 @@ def _invalid(errors: Errors) -> None:
 
 
 def _emit(session: AsyncSession, payload: Payload, *, episode_id: str, clock: Clock) -> None:
-    event = to_event(payload, source=SERVICE, time=clock.now(), subject=episode_id, correlationid=episode_id)
-    add_event(session, service=SERVICE, event=event, key=episode_id, clock=clock)
+    emit(session, payload, service=SERVICE, key=episode_id, correlationid=episode_id, clock=clock)
 
 
 def _identity(episode: Episode) -> dict[str, Any]:

@@ -17,10 +17,9 @@ from services.notifier.models import Delivery, DeliveryLogEntry, DeliveryStatus
 from services.notifier.notices import DEAD_LETTER_ALERT, dead_letter_alert, envelope
 from shared.clock import Clock
 from shared.errors import Conflict, NotFound
-from shared.events.codec import to_event
 from shared.events.payloads.base import Payload
 from shared.events.payloads.notification import NotificationDelivered, NotificationFailed, NotificationReplayed
-from shared.outbox import add_event
+from shared.outbox import emit
 from shared.policy import Policy
 from shared.policy.notifications import Audience
 
@@ -97,8 +96,7 @@ def _common(delivery: Delivery, now: datetime) -> dict[str, object]:
 
 
 def _emit(session: AsyncSession, payload: Payload, delivery: Delivery, clock: Clock) -> None:
-    event = to_event(payload, source=SERVICE, time=clock.now(), subject=delivery.id)
-    add_event(session, service=SERVICE, event=event, key=delivery.id, clock=clock)
+    emit(session, payload, service=SERVICE, key=delivery.id, clock=clock)
 
 
 async def after_dead(session: AsyncSession, *, delivery: Delivery, policy: Policy, clock: Clock) -> list[Delivery]:

@@ -30,7 +30,7 @@ from shared.clock import Clock
 from shared.config import KafkaConfig
 from shared.errors import PermanentError, is_transient
 from shared.events.codec import Decoded, DecodeError, decode
-from shared.inbox import first_time, record_new
+from shared.inbox import record_new
 from shared.kafka.client import CLUSTER_CHECK_S, ProducerHolder, current_cluster
 from shared.kafka.dead_letter import retrieve, send_dead_letter
 from shared.kafka.rewind import Rewinder
@@ -197,17 +197,11 @@ class ConsumerLoop:
         if not items:
             return
         try:
-            await self._batch_transaction(items)
+            await self._transaction(items)
         except Exception as exc:  # isolate: the per-record path retries, or dead-letters only the bad one
             log.info("consumer.isolating", service=self._service, size=len(items), error=type(exc).__name__)
             for item in items:
-                await self._handle(*item)
-
-    async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Handle one record exactly once in effect, or dead-letter it."""
-        item = await self._prepare(record)
-        if item is not None:
-            await self._handle(*item)
+                await self._handle(item)
 
     async def _prepare(self, record: ConsumerRecord[bytes, bytes]) -> Item | None:
         """Decode a record and find its handler; dead-letter what cannot be decoded, skip unknown types."""
@@ -222,7 +216,8 @@ class ConsumerLoop:
             return None
         return record, decoded, handler
 
-    async def _batch_transaction(self, items: list[Item]) -> None:
+    async def _transaction(self, items: list[Item]) -> None:
+        """Run the handlers of the items' new events and record them in the inbox, in one transaction."""
         events = [decoded.event for _, decoded, _ in items]
         outcomes: list[tuple[Decoded, str]] = []
         async with self._sessions() as session, session.begin():
@@ -245,14 +240,17 @@ class ConsumerLoop:
         for decoded, outcome in outcomes:
             self._note(outcome, topic)
             log.info("event.handled", outcome=outcome, **event_ids(decoded))
-        self._after_commit()
+        if todo:
+            self._after_commit()
 
-    async def _handle(self, record: ConsumerRecord[bytes, bytes], decoded: Decoded, handler: Handler) -> None:
+    async def _handle(self, item: Item) -> None:
+        """One record in its own transaction: retried while the trouble is transient, else dead-lettered."""
+        record, decoded, _ = item
         failures = 0
         delay = 0.1
         while True:
             try:
-                await self._transaction(record.topic, decoded, handler)
+                await self._transaction([item])
                 return
             except PermanentError as exc:
                 await self._dead_letter(record, f"permanent error: {exc.detail}")
@@ -271,21 +269,6 @@ class ConsumerLoop:
                 raise asyncio.CancelledError("stopping during retry")
             await self._pause(delay)
             delay = min(delay * 2, MAX_BACKOFF_S)
-
-    async def _transaction(self, topic: str, decoded: Decoded, handler: Handler) -> None:
-        event = decoded.event
-        async with self._sessions() as session, session.begin():
-            fresh = await first_time(
-                session, service=self._service, event_id=event.id, event_type=event.type, now=self._clock.now()
-            )
-            if fresh:
-                with bound_to(decoded):
-                    await handler(session, decoded)
-        outcome = "processed" if fresh else "duplicate"
-        self._note(outcome, topic)
-        log.info("event.handled", outcome=outcome, **event_ids(decoded))
-        if fresh:
-            self._after_commit()
 
     def _note(self, outcome: str, topic: str) -> None:
         field = STAT_OF[outcome]

@@ -218,3 +218,16 @@ EVENTS: tuple[type[Payload], ...] = (
     RhiDueChanged,
     RhiTaskReassigned,
 )
+
+# The task's status after each event, for consumers that follow it; the events not listed (reminder,
+# breach, escalation, due time or owner moved) leave the status as it was.
+STATUS_AFTER: dict[str, str] = {
+    RhiTaskOpened.EVENT_TYPE: "open",
+    RhiInterviewOffered.EVENT_TYPE: "offered",
+    RhiInterviewCompleted.EVENT_TYPE: "completed",
+    RhiInterviewDeclined.EVENT_TYPE: "declined",
+    RhiInterviewNotPossible.EVENT_TYPE: "not_possible",
+    RhiInterviewNotOffered.EVENT_TYPE: "not_offered",
+    RhiTaskSuperseded.EVENT_TYPE: "superseded",
+    RhiTaskCancelled.EVENT_TYPE: "cancelled",
+}
