@@ -39,8 +39,10 @@ def counted(rule: RepeatRule, live: list[Episode], now: datetime) -> list[Episod
 
 async def refresh(session: AsyncSession, child_ids: Iterable[str], *, ctx: Context, correlationid: str | None) -> None:
     """Recompute each child's summary and repeat state."""
-    for child_id in sorted(set(child_ids)):
-        child = await Store.of(session).child(child_id)
+    store, ids = Store.of(session), sorted(set(child_ids))
+    await store.load_children(ids)  # one set of queries for all of them, none if already loaded
+    for child_id in ids:
+        child = await store.child(child_id)
         if child is not None:
             await _refresh_one(session, child, ctx=ctx, correlationid=correlationid)
 
@@ -51,18 +53,18 @@ async def _refresh_one(session: AsyncSession, child: Child, *, ctx: Context, cor
     episodes = await store.episodes_of(child.id)
     live = sorted((e for e in episodes if e.cancelled_at is None), key=lambda e: (e.reported_at, e.episode_id))
     rhi = {e.episode_id: row for e in live if (row := await store.rhi(e.episode_id)) is not None}
+    states = await store.repeat_states(child.id)
     _summarise(child, live, rhi, ctx, now)
     met: list[str] = []
-    reviews: list[datetime] = [
-        e.reported_at + ctx.rules.window() for e in live if e.reported_at + ctx.rules.window() > now
-    ]
+    window = ctx.rules.window()
+    reviews: list[datetime] = [e.reported_at + window for e in live if e.reported_at + window > now]
     for rule in ctx.rules.repeat_rules:
         hits = counted(rule, live, now)
         if rule.window is not None:
             reviews += [e.reported_at + rule.window for e in hits]
         if len(hits) >= rule.count:
             met.append(rule.id)
-        await _repeat_state(session, child, rule, hits, live, ctx=ctx, correlationid=correlationid)
+        _repeat_state(session, child, rule, hits, live, states.get(rule.id), ctx=ctx, correlationid=correlationid)
     child.rules, child.on_list = met, bool(met)
     child.review_at = min(reviews, default=None)
 
@@ -115,19 +117,19 @@ def _themes(findings: list[dict[str, Any]]) -> dict[str, list[str]]:
     return themes
 
 
-async def _repeat_state(
+def _repeat_state(
     session: AsyncSession,
     child: Child,
     rule: RepeatRule,
     hits: list[Episode],
     live: list[Episode],
+    state: RepeatState | None,
     *,
     ctx: Context,
     correlationid: str | None,
 ) -> None:
     now = ctx.clock.now()
     over = len(hits) >= rule.count
-    state = (await Store.of(session).repeat_states(child.id)).get(rule.id)
     if state is None:
         if not over:
             return

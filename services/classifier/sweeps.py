@@ -36,8 +36,10 @@ def still_open(ctx: Context, every: timedelta) -> Sweep:
             .limit(BATCH)
         )
         episodes = list((await session.scalars(locked(query, session))).all())
+        store = Store.of(session)
         for episode in episodes:
-            Store.of(session).remember(episode)
+            store.remember(episode)
+        await store.load_children({e.child_id for e in episodes})  # the rules read each child's episodes
         for episode in episodes:
             await escalate(session, episode, ctx=ctx, now=now)
         return len(episodes)
