@@ -78,9 +78,8 @@ async def open_task(
         clock=clock,
         classification=episode.classification,
     )
-    later = await later_episode(session, episode=episode, after=episode.returned_at)
-    if later is not None:  # its report was processed first (another partition): this task is covered already
-        supersede(session, task=task, episode=episode, by=later, clock=clock)
+    # A later episode's report may have been processed first (another partition): this task is covered already.
+    await supersede_if_followed(session, task=task, episode=episode, clock=clock)
     return task
 
 
@@ -133,11 +132,20 @@ async def later_episode(session: AsyncSession, *, episode: TrackedEpisode, after
     return await session.scalar(query)
 
 
-async def reconcile_child(session: AsyncSession, *, episode: TrackedEpisode, clock: Clock) -> int:
-    """Supersede open tasks of the same child that this episode follows, or that follow it; return how many."""
+async def reconcile_child(session: AsyncSession, *, episode: TrackedEpisode, clock: Clock) -> None:
+    """Supersede open tasks of the same child that this episode follows, or its own if another follows it."""
+    if same_child(episode) is None or episode.cancelled_at is not None:
+        return
+    await supersede_earlier(session, episode=episode, clock=clock)
+    own = await active_task(session, episode_id=episode.episode_id)
+    await supersede_if_followed(session, task=own, episode=episode, clock=clock)
+
+
+async def supersede_earlier(session: AsyncSession, *, episode: TrackedEpisode, clock: Clock) -> None:
+    """Supersede the open tasks of the same child returned by the time this episode was reported."""
     match = same_child(episode)
     if match is None or episode.cancelled_at is not None:
-        return 0
+        return
     earlier = (
         select(Task, TrackedEpisode)
         .join(TrackedEpisode, TrackedEpisode.episode_id == Task.episode_id)
@@ -149,15 +157,19 @@ async def reconcile_child(session: AsyncSession, *, episode: TrackedEpisode, clo
         )
         .with_for_update(of=Task)
     )
-    count = 0
     for task, other in (await session.execute(earlier)).all():
         supersede(session, task=task, episode=other, by=episode, clock=clock)
-        count += 1
-    own = await active_task(session, episode_id=episode.episode_id)
-    if own is not None and (later := await later_episode(session, episode=episode, after=own.returned_at)):
-        supersede(session, task=own, episode=episode, by=later, clock=clock)
-        count += 1
-    return count
+
+
+async def supersede_if_followed(
+    session: AsyncSession, *, task: Task | None, episode: TrackedEpisode, clock: Clock
+) -> None:
+    """Supersede the episode's task (as the caller read it) if it is open and a later episode of the child exists."""
+    if task is None or Status(task.status) not in ACTIVE or episode.cancelled_at is not None:
+        return
+    later = await later_episode(session, episode=episode, after=task.returned_at)
+    if later is not None:
+        supersede(session, task=task, episode=episode, by=later, clock=clock)
 
 
 async def active_task(session: AsyncSession, *, episode_id: str) -> Task | None:
