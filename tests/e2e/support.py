@@ -54,11 +54,15 @@ class Police:
         """POST /v1/episodes."""
         return httpx.post(f"{self.base}/v1/episodes", json=body or report_body(), headers=self.headers, timeout=10)
 
-    def returned(self, episode_id: str, returned_at: str | None = None) -> httpx.Response:
+    def returned(self, episode_id: str, returned_at: str | None = None, **fields: Any) -> httpx.Response:
         """POST /v1/episodes/{id}/return."""
-        body = {"returned_at": returned_at or now_iso()}
+        body = {"returned_at": returned_at or now_iso(), **fields}
         url = f"{self.base}/v1/episodes/{episode_id}/return"
         return httpx.post(url, json=body, headers=self.headers, timeout=10)
+
+    def episode(self, episode_id: str) -> httpx.Response:
+        """GET /v1/episodes/{id}: the police read-back."""
+        return httpx.get(f"{self.base}/v1/episodes/{episode_id}", headers=self.headers, timeout=5)
 
 
 def hooks(stack: Stack) -> list[dict[str, Any]]:

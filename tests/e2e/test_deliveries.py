@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e import support
 from tests.e2e.support import wait_for
 from tests.e2e.world import Json, World, child, london, start_world
 
@@ -36,8 +37,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 def hooks(world: World, recipient_id: str) -> list[Json]:
     """Every request the receiver logged for a recipient, repeats and refusals included."""
-    entries: list[Json] = httpx.get(world.stack.url("receiver") + "/hooks", timeout=5).json()
-    return [h for h in entries if h["recipient_id"] == recipient_id]
+    return [h for h in support.hooks(world.stack) if h["recipient_id"] == recipient_id]
 
 
 def control(world: World, recipient_id: str, **fault: Any) -> None:

@@ -44,7 +44,7 @@ def test_the_police_read_back_shows_classification_and_rhi_status(stack: Stack) 
     assert police.returned(episode_id).status_code == 202
 
     def read_model() -> dict[str, object] | None:
-        episode = httpx.get(f"{police.base}/v1/episodes/{episode_id}", headers=police.headers, timeout=5).json()
+        episode: dict[str, object] = police.episode(episode_id).json()
         return episode if episode["rhi"] and episode["classification_detail"] else None
 
     episode = wait_for(read_model, timeout=10)

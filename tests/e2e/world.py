@@ -21,7 +21,7 @@ import yaml
 from devstack.stack import Stack
 from shared.clock import FileClock
 from tests.e2e.conftest import start_stack
-from tests.e2e.support import Police, wait_for
+from tests.e2e.support import Police, hooks, wait_for
 
 LONDON = ZoneInfo("Europe/London")
 Json = dict[str, Any]
@@ -145,17 +145,14 @@ class World:
     def returned(self, episode_id: str, when: datetime, **fields: Any) -> None:
         """The child comes back at `when` (the clock moves just past it first)."""
         self.at(when + timedelta(seconds=5))
-        url = f"{self.police.base}/v1/episodes/{episode_id}/return"
-        body = {"returned_at": when.isoformat(), **fields}
-        response = httpx.post(url, json=body, headers=self.police.headers, timeout=10)
+        response = self.police.returned(episode_id, when.isoformat(), **fields)
         assert response.status_code == 202, response.text
 
     def police_view(self, episode_id: str, rhi: bool = False, timeout: float = 15) -> Json:
         """The police read-back once it shows a classification (and the RHI status, if asked)."""
 
         def ready() -> Json | None:
-            url = f"{self.police.base}/v1/episodes/{episode_id}"
-            episode: Json = httpx.get(url, headers=self.police.headers, timeout=5).json()
+            episode: Json = self.police.episode(episode_id).json()
             return episode if episode.get("classification_detail") and (episode["rhi"] or not rhi) else None
 
         return wait_for(ready, timeout=timeout)
@@ -222,10 +219,9 @@ class World:
         return wait_for(enough, timeout=timeout)
 
     def _hooks(self, recipient_id: str) -> list[Notice]:
-        entries = httpx.get(self.stack.url("receiver") + "/hooks", timeout=5).json()
         return [
             Notice(h["body"], _at(h), h["raw_body"])
-            for h in entries
+            for h in hooks(self.stack)
             if h["recipient_id"] == recipient_id and h["verified"] and h["status"] < 300 and not h["duplicate"]
         ]
 
