@@ -29,6 +29,7 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,8 @@ from bench.year_ceilings import bare_endpoint, raw_kafka
 from bench.year_hooks import Hooks
 from bench.year_policy import write_policy
 from bench.year_replay import Outcome, Replay
-from devstack.broker import free_base_port, free_port
 from devstack.postgres import start_postgres
-from devstack.stack import ROOT, SERVICES, Stack, StackConfig
+from devstack.stack import ROOT, SERVICES, Stack, config_on_free_ports
 from devstack.synthetic import SyntheticEpisode, generate
 from devstack.synthetic_data import AUTHORITIES
 from shared.auth import Role, create_key
@@ -70,19 +70,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def make_stack(work: Path, database_url: str) -> Stack:
     """The stack's configuration: the run's policy, its clock file and a wide signature tolerance."""
-    work.mkdir(parents=True, exist_ok=True)
-    base = free_base_port()
-    clock_file = work / "clock.json"
     env = {
         "MCN_LOG_LEVEL": "WARNING",
-        "MCN_CLOCK_FILE": str(clock_file),
+        "MCN_CLOCK_FILE": str(work / "clock.json"),
         "MCN_KAFKA_REQUEST_TIMEOUT_MS": "10000",
         # Simulated months pass in wall minutes: a webhook signed "a week ago" may be seconds old.
         "MCN_RECEIVER_TOLERANCE_S": str(10 * 365 * 86400),
     }
-    policy = write_policy(AUTHORITIES, base + 10, work / "policy.yaml")
-    config = StackConfig(work, policy, base, free_port(), database_url, extra_env=env)
-    return Stack(config)
+    return Stack(config_on_free_ports(work, database_url, env, partial(write_policy, AUTHORITIES)))
 
 
 async def create_keys(database_url: str, forces: set[str]) -> dict[str, str]:

@@ -28,9 +28,8 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 
 from bench.servers import proc_cpu_seconds
-from devstack.broker import free_port
 from devstack.postgres import start_postgres
-from devstack.stack import ROOT, Stack, StackConfig, local_policy
+from devstack.stack import ROOT, Stack, config_on_free_ports
 from shared.events.codec import encode, to_event
 from shared.events.payloads.base import ChildRecord
 from shared.events.payloads.rhi import RhiTaskOpened
@@ -167,13 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", type=Path, default=ROOT / "bench" / "results")
     opts = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-notifier-") as tmp, contextlib.ExitStack() as cleanup:
-        data = Path(tmp)
-        base = free_port()
         database_url = cleanup.enter_context(start_postgres()).create_database("bench") if opts.postgres else None
-        config = StackConfig(data_dir=data, policy_file=local_policy(base + 10, data / "policy.yaml"), base_port=base,
-                             kafka_port=free_port(), database_url=database_url,
-                             extra_env={"MCN_LOG_LEVEL": "WARNING"})  # fmt: skip
-        stack = Stack(config)
+        stack = Stack(config_on_free_ports(Path(tmp), database_url, {"MCN_LOG_LEVEL": "WARNING"}))
         try:
             stack.broker.start()
             stack.migrate()
@@ -182,9 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 stack.wait_healthy(name)
             phases = asyncio.run(measure(stack, opts))
         finally:
-            for name in ("notifier", "receiver"):
-                stack.stop(name)
-            stack.broker.stop()
+            stack.stop_all()
     for phase in phases:
         print(json.dumps(asdict(phase)))
     opts.output.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,21 +180,30 @@ class Stack:
         self.broker.stop()
 
 
-def start_on_free_ports(
-    data_dir: Path, database_url: str | None = None, extra_env: dict[str, str] | None = None
-) -> Stack:
-    """Start a stack with the example policy on free ports; on failure stop what started and re-raise."""
+def config_on_free_ports(
+    data_dir: Path,
+    database_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    policy: Callable[[int, Path], Path] = local_policy,
+) -> StackConfig:
+    """A stack's settings on free ports, its policy written by `policy(receiver port, path)` (the example's)."""
     base = free_base_port()
     data_dir.mkdir(parents=True, exist_ok=True)
-    config = StackConfig(
+    return StackConfig(
         data_dir=data_dir,
-        policy_file=local_policy(base + OFFSETS["receiver"], data_dir / "policy.yaml"),
+        policy_file=policy(base + OFFSETS["receiver"], data_dir / "policy.yaml"),
         base_port=base,
         kafka_port=free_port(),
         database_url=database_url,
         extra_env=extra_env or {},
     )
-    stack = Stack(config)
+
+
+def start_on_free_ports(
+    data_dir: Path, database_url: str | None = None, extra_env: dict[str, str] | None = None
+) -> Stack:
+    """Start a stack with the example policy on free ports; on failure stop what started and re-raise."""
+    stack = Stack(config_on_free_ports(data_dir, database_url, extra_env))
     try:
         stack.start_all()
     except BaseException:
