@@ -35,6 +35,7 @@ from typing import Any
 
 import uvloop
 
+from bench import loadgen
 from bench.servers import machine_cpu, proc_cpu_seconds
 from bench.year_ceilings import bare_endpoint, raw_kafka
 from bench.year_hooks import Hooks
@@ -125,12 +126,10 @@ async def replay_and_drain(replay: Replay, hooks: Hooks, drain_idle: float) -> O
         await asyncio.sleep(0.5)
 
 
-def pct(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile, or None for no values."""
-    if not values:
-        return None
+def quantiles(values: list[float], *qs: int) -> dict[str, float | None]:
+    """Nearest-rank percentiles by name (p50, p99; 100 is max), rounded; None for no values."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+    return {"max" if q == 100 else f"p{q}": round(loadgen.percentile(ordered, q), 3) if ordered else None for q in qs}
 
 
 def summarise(outcome: Outcome, hooks: Hooks, episodes: int) -> dict[str, Any]:
@@ -152,9 +151,9 @@ def summarise(outcome: Outcome, hooks: Hooks, episodes: int) -> dict[str, Any]:
         "posting_s": round(outcome.finished - outcome.started, 1),
         "episodes_per_s": round(episodes / wall, 1),
         "requests_per_s_posting": round(requests / (outcome.finished - outcome.started), 1),
-        "report_to_first_webhook_s": {q: _r(pct(report_lat, n)) for q, n in (("p50", 50), ("p99", 99), ("max", 100))},
-        "return_to_rhi_opened_s": {q: _r(pct(return_lat, n)) for q, n in (("p50", 50), ("p99", 99), ("max", 100))},
-        "http_answer_ms": {q: _r(pct(outcome.answer_ms, n)) for q, n in (("p50", 50), ("p99", 99))},
+        "report_to_first_webhook_s": quantiles(report_lat, 50, 99, 100),
+        "return_to_rhi_opened_s": quantiles(return_lat, 50, 99, 100),
+        "http_answer_ms": quantiles(outcome.answer_ms, 50, 99),
         "episodes_without_webhook": len(outcome.report_sent.keys() - hooks.first.keys()),
         "returns_without_rhi_opened": len(outcome.return_sent.keys() - hooks.opened.keys()),
         "webhooks": dict(hooks.types),
@@ -162,10 +161,6 @@ def summarise(outcome: Outcome, hooks: Hooks, episodes: int) -> dict[str, Any]:
         "webhooks_duplicate": hooks.duplicates,
         "simulated_until": outcome.sim_reached.isoformat() if outcome.sim_reached else None,
     }
-
-
-def _r(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
 
 
 def run(opts: argparse.Namespace, database_url: str, work: Path) -> dict[str, Any]:
