@@ -103,9 +103,10 @@ async def report_progress(driven: Driven, total: int, started: float, every: flo
         print(f"{time.monotonic() - started:7.0f} s: {driven.done}/{total} episodes", flush=True)
 
 
-async def run_async(stack: Stack, options: ChaosOptions, clock_file: Path) -> ChaosResult:
+async def run_async(
+    stack: Stack, options: ChaosOptions, episodes: list[SyntheticEpisode], clock_file: Path
+) -> ChaosResult:
     """Drive with faults, let the system settle, move past every deadline, settle again, check."""
-    episodes = feed(options)
     result = await drive_with_faults(stack, options, episodes)
     engine = make_engine(stack.database_url, read_only=True)
     try:
@@ -135,10 +136,11 @@ def run(options: ChaosOptions) -> ChaosResult:
     """One chaos run on its own stack, stopped afterwards."""
     clock_file = options.data_dir / "clock.json"
     options.data_dir.mkdir(parents=True, exist_ok=True)
-    FileClock.set(clock_file, last_moment(feed(options)) + timedelta(minutes=1))
+    episodes = feed(options)
+    FileClock.set(clock_file, last_moment(episodes) + timedelta(minutes=1))
     stack = start_stack(options.data_dir, options.database_url, clock_file, options.log_level)
     try:
-        return asyncio.run(run_async(stack, options, clock_file))
+        return asyncio.run(run_async(stack, options, episodes, clock_file))
     finally:
         stack.stop_all()
 
