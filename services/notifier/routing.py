@@ -121,7 +121,7 @@ def choose(policy: Policy, event_type: str, facts: Facts) -> list[Selected]:
         if event_type not in rule.events or not matches(rule.when, facts):
             continue
         for target in rule.send_to:
-            for r in policy.notifications.recipients:
+            for r in policy.notifications.with_role(target.role):
                 if r.id not in chosen and in_scope(r, target, facts, policy):
                     chosen[r.id] = Selected(r, rule)
     return list(chosen.values())

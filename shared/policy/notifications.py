@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, time
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -297,4 +298,18 @@ class NotificationsPolicy(Section):
 
     def recipient(self, recipient_id: str) -> Recipient | None:
         """A recipient by id."""
-        return next((r for r in self.recipients if r.id == recipient_id), None)
+        return self._by_id.get(recipient_id)
+
+    def with_role(self, role: str) -> tuple[Recipient, ...]:
+        """The recipients in a role, in file order."""
+        return self._by_role.get(role, ())
+
+    # Routing looks recipients up for every event; a national policy has hundreds of them.
+    @cached_property
+    def _by_id(self) -> dict[str, Recipient]:
+        return {r.id: r for r in self.recipients}
+
+    @cached_property
+    def _by_role(self) -> dict[str, tuple[Recipient, ...]]:
+        roles = dict.fromkeys(r.role for r in self.recipients)
+        return {role: tuple(r for r in self.recipients if r.role == role) for role in roles}
