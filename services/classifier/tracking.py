@@ -13,20 +13,11 @@ from services.classifier.context import Context
 from services.classifier.models import RhiStatus
 from services.classifier.store import Store
 from shared.events.payloads.notification import DeliveryOutcome, NotificationFailed
-from shared.events.payloads.rhi import RhiDueChanged, RhiInterviewCompleted, TaskEvent
+from shared.events.payloads.rhi import STATUS_AFTER, RhiDueChanged, RhiInterviewCompleted, RhiTaskBreached, TaskEvent
 
-# Event type -> the task status it leaves; events not listed leave the status as it was.
-STATUS = {
-    "rhi.opened": "open",
-    "rhi.offered": "offered",
-    "rhi.breached": "breached",
-    "rhi.completed": "completed",
-    "rhi.declined": "declined",
-    "rhi.not_possible": "not_possible",
-    "rhi.not_offered": "not_offered",
-    "rhi.superseded": "superseded",
-    "rhi.cancelled": "cancelled",
-}
+# Event type -> the task status it leaves; events not listed leave the status as it was. The summary
+# also shows a breach, which the tracker keeps as a flag beside the status.
+STATUS = {**STATUS_AFTER, RhiTaskBreached.EVENT_TYPE: "breached"}
 
 
 async def task_event(session: AsyncSession, *, event_type: str, task: TaskEvent, event_id: str, ctx: Context) -> None:
