@@ -78,11 +78,12 @@ def emit(
     clock: Clock,
     correlationid: str | None = None,
     time: datetime | None = None,
-) -> None:
+) -> CloudEvent:
     """Wrap a payload in a new envelope about `key` (its subject and Kafka key) and stage it; the caller commits."""
     at = clock.now() if time is None else time
     event = to_event(payload, source=service, time=at, subject=key, correlationid=correlationid)
     add_event(session, service=service, event=event, key=key, clock=clock)
+    return event
 
 
 async def adopt_cluster(

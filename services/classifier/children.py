@@ -17,10 +17,9 @@ from services.classifier import SERVICE, timeline
 from services.classifier.context import Context
 from services.classifier.models import Child, Episode, RepeatState, RhiStatus
 from services.classifier.store import Store, parsed_facts
-from shared.events.codec import to_event
 from shared.events.codes import RiskFactor
 from shared.events.payloads.classifier import ChildRepeatMissing
-from shared.outbox import add_event
+from shared.outbox import emit
 from shared.policy.classifier import RepeatRule
 
 THEMES = ("push_factors", "pull_factors", "exploitation_indicators")
@@ -167,7 +166,8 @@ def _announce(
         host_la=record.host_la,
         child=record,
     )
-    event = to_event(payload, source=SERVICE, time=now, subject=child.id, correlationid=correlationid)
-    add_event(session, service=SERVICE, event=event, key=child.id, clock=ctx.clock)
+    event = emit(
+        session, payload, service=SERVICE, key=child.id, clock=ctx.clock, correlationid=correlationid, time=now
+    )
     summary = f"met repeat rule {rule.id}: {rule.description} ({len(hits)} episodes)"
     timeline.add(session, event.id, None, child.id, "child.repeat_missing", summary, now, {"rule_id": rule.id})

@@ -18,14 +18,13 @@ from services.classifier.models import Decision, Episode
 from services.classifier.rules import Decision as RuleDecision
 from services.classifier.rules import classify, facts_of, grade_rank
 from services.classifier.store import Store, parsed_facts, serialise
+from shared import outbox
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
-from shared.events.codec import to_event
 from shared.events.codes import Classification, RiskFactor
 from shared.events.payloads.base import ChildRecord, Payload
 from shared.events.payloads.classifier import EpisodeClassified, EpisodeFacts, EpisodeReclassified, Trigger
 from shared.events.payloads.episode import EpisodeCancelled, EpisodeReturned, EpisodeSnapshot, EpisodeUpdated
-from shared.outbox import add_event
 
 MISSING, ABSENT = Classification.MISSING, Classification.ABSENT
 CORRECTION_RULE = "C1-corrected-by-person"
@@ -33,8 +32,7 @@ CORRECTION_RULE = "C1-corrected-by-person"
 
 def emit(session: AsyncSession, payload: Payload, *, key: str, ctx: Context, correlationid: str | None) -> None:
     """Stage one of our events in the caller's transaction."""
-    event = to_event(payload, source=SERVICE, time=ctx.clock.now(), subject=key, correlationid=correlationid)
-    add_event(session, service=SERVICE, event=event, key=key, clock=ctx.clock)
+    outbox.emit(session, payload, service=SERVICE, key=key, clock=ctx.clock, correlationid=correlationid)
 
 
 def episode_facts(snapshot: EpisodeSnapshot, returned_at: datetime | None = None) -> EpisodeFacts:

@@ -9,11 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.rhi_tracker import SERVICE
 from services.rhi_tracker.models import Task, TaskHistory, TrackedEpisode
+from shared import outbox
 from shared.clock import Clock
-from shared.events.codec import to_event
 from shared.events.payloads.base import ChildRecord
 from shared.events.payloads.rhi import TaskEvent
-from shared.outbox import add_event
 
 
 def emit(
@@ -44,8 +43,8 @@ def emit(
         reason=reason,
         **extra,
     )
-    cloud = to_event(payload, source=SERVICE, time=at, subject=episode.episode_id, correlationid=episode.episode_id)
-    add_event(session, service=SERVICE, event=cloud, key=episode.episode_id, clock=clock)
+    key = episode.episode_id
+    cloud = outbox.emit(session, payload, service=SERVICE, key=key, clock=clock, correlationid=key, time=at)
     detail = payload.model_dump(mode="json", include=set(extra))
     session.add(
         TaskHistory(
