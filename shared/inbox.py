@@ -23,18 +23,6 @@ class InboxEntry(Base):
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-async def first_time(session: AsyncSession, *, service: str, event_id: str, event_type: str, now: datetime) -> bool:
-    """Record the event as processed; return False if it already was (a redelivery)."""
-    seen = await session.scalar(
-        select(InboxEntry.event_id).where(InboxEntry.service == service, InboxEntry.event_id == event_id)
-    )
-    if seen is not None:
-        return False
-    session.add(InboxEntry(service=service, event_id=event_id, event_type=event_type, processed_at=now))
-    await session.flush()
-    return True
-
-
 async def record_new(session: AsyncSession, *, service: str, events: list[CloudEvent], now: datetime) -> set[str]:
     """Record, in one query, which of a batch's events were not processed before; return their ids.
 

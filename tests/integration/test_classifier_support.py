@@ -18,7 +18,7 @@ from shared.events.codec import decode, encode, to_event
 from shared.events.codes import CancelReason, RiskFactor, RiskGrade, UpdateKind
 from shared.events.payloads.base import ChildRecord, Payload
 from shared.events.payloads.episode import EpisodeCancelled, EpisodeReported, EpisodeReturned, EpisodeUpdated
-from shared.inbox import first_time
+from shared.inbox import record_new
 from shared.outbox import OutboxMessage
 from shared.policy import load_policy
 
@@ -100,9 +100,7 @@ class Harness:
         event = to_event(payload, source=source, time=self.clock.now(), correlationid="corr")
         decoded = decode(encode(event))
         async with self.sessions() as session, session.begin():
-            assert await first_time(
-                session, service="classifier", event_id=event.id, event_type=event.type, now=self.clock.now()
-            )
+            assert await record_new(session, service="classifier", events=[event], now=self.clock.now()) == {event.id}
             await self.table[event.type](session, decoded)
 
     async def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
