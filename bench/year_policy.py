@@ -12,14 +12,13 @@ the defaults for decisions, repeat missing and the interview task (`rhi.opened`)
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from devstack.recipients import recipient
 from shared.policy import load_policy
 
 PARTNERSHIP_SIZE = 4
@@ -52,24 +51,6 @@ RULES: list[dict[str, Any]] = [
         "statutory": True,
     },
 ]  # fmt: skip
-
-
-def secret(name: str) -> str:
-    """A fixed Standard Webhooks secret per recipient (a throwaway run: derived, not random)."""
-    return "whsec_" + base64.b64encode(hashlib.sha256(name.encode()).digest()[:24]).decode()
-
-
-def webhook(recipient_id: str, receiver_port: int) -> dict[str, Any]:
-    """One webhook channel to the run's receiver."""
-    url = f"http://127.0.0.1:{receiver_port}/hooks/{recipient_id}"
-    return {"type": "webhook", "url": url, "secrets": [secret(recipient_id)]}
-
-
-def recipient(rid: str, role: str, audience: str, receiver_port: int, **scope: str) -> dict[str, Any]:
-    """A recipient with one webhook channel."""
-    organisation = f"{role} {next(iter(scope.values()))}"
-    channels = [webhook(rid, receiver_port)]
-    return {"id": rid, "organisation": organisation, "audience": audience, "role": role, **scope, "channels": channels}
 
 
 def policy_document(authorities: Sequence[str], receiver_port: int) -> dict[str, Any]:

@@ -138,7 +138,7 @@ def run(options: ChaosOptions) -> ChaosResult:
     options.data_dir.mkdir(parents=True, exist_ok=True)
     episodes = feed(options)
     FileClock.set(clock_file, last_moment(episodes) + timedelta(minutes=1))
-    stack = start_stack(options.data_dir, options.database_url, clock_file, options.log_level)
+    stack = start_stack(options.data_dir, options.database_url, clock_file, options.log_level, AUTHORITIES)
     try:
         return asyncio.run(run_async(stack, options, episodes, clock_file))
     finally:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from devstack.stack import Stack, start_on_free_ports
+from devstack.recipients import recipient
+from devstack.stack import Stack, local_policy, start_on_free_ports
+from devstack.synthetic import school_urn
 from services.notifier.models import Delivery, DeliveryStatus
 from services.rhi_tracker.models import TaskHistory
 from shared.inbox import InboxEntry
@@ -23,12 +28,30 @@ TIMERS = {
     "MCN_DELIVERY_LEASE": "PT5S",
     "MCN_KAFKA_REQUEST_TIMEOUT_MS": "3000",
 }
+SCHOOLS_WITH_A_LEAD = 100  # of each authority's SCHOOLS_PER_AUTHORITY: a quarter of the children's schools
 
 
-def start_stack(data_dir: Path, database_url: str | None, clock_file: Path, log_level: str) -> Stack:
+def start_stack(
+    data_dir: Path, database_url: str | None, clock_file: Path, log_level: str, authorities: Sequence[str]
+) -> Stack:
     """Start every part on free ports, sharing the FileClock; on failure stop what started."""
     env = {"MCN_CLOCK_FILE": str(clock_file), "MCN_LOG_LEVEL": log_level, **TIMERS}
-    return start_on_free_ports(data_dir, database_url, env)
+    return start_on_free_ports(data_dir, database_url, env, partial(chaos_policy, authorities))
+
+
+def chaos_policy(authorities: Sequence[str], receiver_port: int, path: Path) -> Path:
+    """The example policy on the local receiver, plus safeguarding leads of the feed's schools.
+
+    The example names no school the generator uses; without these, no school notice would be held,
+    and the check that every held notice is released would check nothing.
+    """
+    local_policy(receiver_port, path)
+    document: dict[str, Any] = yaml.safe_load(path.read_text())
+    urns = [school_urn(authorities, la, n) for la in authorities for n in range(SCHOOLS_WITH_A_LEAD)]
+    leads = [recipient(f"dsl-{urn}", "dsl", "school", receiver_port, school_urn=urn) for urn in urns]
+    document["notifications"]["recipients"] += leads
+    path.write_text(yaml.safe_dump(document))
+    return path
 
 
 async def fingerprint(session: AsyncSession, stack: Stack) -> tuple[Any, ...]:

@@ -200,10 +200,13 @@ def config_on_free_ports(
 
 
 def start_on_free_ports(
-    data_dir: Path, database_url: str | None = None, extra_env: dict[str, str] | None = None
+    data_dir: Path,
+    database_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    policy: Callable[[int, Path], Path] = local_policy,
 ) -> Stack:
-    """Start a stack with the example policy on free ports; on failure stop what started and re-raise."""
-    stack = Stack(config_on_free_ports(data_dir, database_url, extra_env))
+    """Start a stack on free ports (with the example policy by default); on failure stop what started, re-raise."""
+    stack = Stack(config_on_free_ports(data_dir, database_url, extra_env, policy))
     try:
         stack.start_all()
     except BaseException:

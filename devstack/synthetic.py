@@ -26,6 +26,7 @@ LOOKED_AFTER_EPISODES = 6.0
 OUT_OF_AREA_SHARE = 0.4  # of looked-after children
 EXPLOITATION_SHARE = (0.25, 0.095)  # looked after, not looked after: about 12 % overall
 SCHOOL_SHARE = 0.85
+SCHOOLS_PER_AUTHORITY = 400
 EXPLOITATION = ("cse", "cce", "county_lines", "trafficking", "modern_slavery")
 OTHER_MARKERS = ("self_harm", "mental_health", "substance_misuse", "gang_association", "violence", "weapons")
 PLACEMENTS = (
@@ -97,6 +98,11 @@ def force_of(la: str, authorities: Sequence[str]) -> str:
     return forces[authorities.index(la) * len(forces) // len(authorities)]
 
 
+def school_urn(authorities: Sequence[str], la: str, n: int) -> str:
+    """The URN of the n-th school (of SCHOOLS_PER_AUTHORITY) in an authority, as the generator gives them."""
+    return str(100000 + authorities.index(la) * SCHOOLS_PER_AUTHORITY + n)
+
+
 def _episode_counts(rng: random.Random, children: list[Child], total: int) -> list[int]:
     """One episode each, the rest spread by weight: ~6 for looked-after children, the others share what is left."""
     looked_after = sum(c.looked_after for c in children)
@@ -141,7 +147,7 @@ def _child(
     if looked_after:
         record["placement_type"] = rng.choices([p for p, _ in PLACEMENTS], weights=[w for _, w in PLACEMENTS])[0]
     if rng.random() < SCHOOL_SHARE:
-        record["school_urn"] = str(100000 + las.index(host or responsible) * 400 + rng.randrange(400))
+        record["school_urn"] = school_urn(las, host or responsible, rng.randrange(SCHOOLS_PER_AUTHORITY))
     return Child(i, record, host or responsible, looked_after, exploited)
 
 
