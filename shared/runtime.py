@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 
 from shared.auth import PrincipalCache
 from shared.clock import Clock
-from shared.config import KafkaConfig, ServiceSettings
+from shared.config import ServiceSettings
 from shared.db import is_sqlite, make_engine, make_session_factory
 from shared.health import BrokerProbe, install_health
 from shared.http import install_problem_handlers
@@ -35,8 +35,6 @@ class Consumes:
 
     topics: list[str]
     handlers: Mapping[str, Handler]
-    # A consumer whose events are not urgent can wait longer per fetch and poll less.
-    fetch_max_wait_ms: int | None = None
     # Optional: load a batch's rows in a few queries first; handlers that write only at commit turn autoflush off.
     prefetch: Prefetch | None = None
     autoflush: bool = True
@@ -85,7 +83,7 @@ class Runtime:
                 topics=self.consumes.topics,
                 handlers=self.consumes.handlers,
                 sessions=self.sessions,
-                config=consumer_config(self.kafka, self.consumes),
+                config=self.kafka,
                 producer=self.producer,
                 clock=self.clock,
                 after_commit=self.after_commit,
@@ -190,10 +188,3 @@ class Runtime:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
-
-
-def consumer_config(config: KafkaConfig, consumes: Consumes) -> KafkaConfig:
-    """The Kafka settings with the consumer's own fetch wait, if it has one."""
-    if consumes.fetch_max_wait_ms is None:
-        return config
-    return replace(config, fetch_max_wait_ms=consumes.fetch_max_wait_ms)

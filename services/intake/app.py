@@ -27,7 +27,7 @@ def build(settings: IntakeSettings, clock: Clock | None = None) -> FastAPI:
     """Wire the intake app; tests pass their own settings and clock."""
     clock = clock or make_clock(settings.clock_file)
     # The read model is not urgent: a longer fetch wait keeps an idle intake from polling every 10 ms.
-    consumes = Consumes(topics=[Topic.CLASSIFICATIONS, Topic.RHI], handlers=handlers(), fetch_max_wait_ms=500)
+    consumes = Consumes(topics=[Topic.CLASSIFICATIONS, Topic.RHI], handlers=handlers())
     runtime = Runtime(service=SERVICE, settings=settings, clock=clock, consumes=consumes)
     committer = GroupCommit(runtime.sessions, after_commit=runtime.after_commit, prefetch=service.prefetch_reports)
     runtime.add_closer(committer.close)
