@@ -45,6 +45,7 @@ Prefetch = Callable[[AsyncSession, Sequence[Decoded]], Awaitable[None]]
 Item = tuple[ConsumerRecord[bytes, bytes], Decoded, Handler]
 MAX_BACKOFF_S = 5.0
 GETMANY_LIMIT_S = 2.0
+LAG_CHECK_LIMIT_S = 2.0
 STOP_LIMIT_S = 10.0
 STAT_OF = {"processed": "processed", "duplicate": "duplicates", "dead_lettered": "dead_lettered", "ignored": "ignored"}
 
@@ -156,6 +157,7 @@ class ConsumerLoop:
                 self._record_lag(consumer, tp, records[-1].offset + 1)
             if time.monotonic() >= check_at:
                 await self._check_cluster(cluster)
+                await measure_lag(consumer, self._service)
                 check_at = time.monotonic() + CLUSTER_CHECK_S
 
     def _record_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, next_offset: int) -> None:
@@ -285,3 +287,20 @@ class ConsumerLoop:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+async def measure_lag(consumer: AIOKafkaConsumer, service: str) -> None:
+    """Set the lag gauge of every assigned partition from the log end, those that return nothing included.
+
+    The gauge is also set after each batch; this keeps it honest for a partition the broker stops
+    serving, whose lag would otherwise freeze at its last value while the log grows.
+    """
+    assigned = list(consumer.assignment())
+    try:
+        ends = await asyncio.wait_for(consumer.end_offsets(assigned), timeout=LAG_CHECK_LIMIT_S)
+        for tp in assigned:
+            position = await asyncio.wait_for(consumer.position(tp), timeout=LAG_CHECK_LIMIT_S)
+            end = max(ends[tp], consumer.highwater(tp) or 0)  # tansu's log end trails by its last batch's size
+            CONSUMER_LAG.labels(service, tp.topic, str(tp.partition)).set(max(end - position, 0))
+    except (KafkaError, OSError, TimeoutError):
+        return  # the broker is away or the group is rebalancing: the next check tries again
