@@ -1,0 +1,71 @@
+"""On assignment a group resumes from its commit unless the log no longer reaches it (then it rewinds)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+from shared.config import KafkaConfig
+from shared.kafka.rewind import Rewinder
+
+pytestmark = [pytest.mark.kafka]
+
+
+async def one_batch(bootstrap: str, topic: str, count: int) -> None:
+    """`count` records to partition 0, sent together so they travel as one batch."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=50)
+    await producer.start()
+    try:
+        sent = [await producer.send(topic, b"x", partition=0) for _ in range(count)]
+        assert [(await f).offset for f in sent] == list(range(count))
+    finally:
+        await producer.stop()
+
+
+async def delivered_after_commit(kafka: KafkaConfig, topic: str, committed: int) -> list[int]:
+    """Commit `committed` for a new group, join it with the Rewinder, and return the offsets it reads."""
+    group, tp = f"g-{uuid.uuid4().hex[:8]}", TopicPartition(topic, 0)
+    setter = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=group, enable_auto_commit=False)
+    await setter.start()
+    try:
+        setter.assign([tp])
+        await setter.commit({tp: OffsetAndMetadata(committed, "")})
+    finally:
+        await setter.stop()
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=3000,
+        heartbeat_interval_ms=500,
+    )
+    consumer.subscribe([topic], listener=Rewinder(consumer, kafka, group))
+    await consumer.start()
+    try:
+        offsets: list[int] = []
+        deadline = asyncio.get_running_loop().time() + 6
+        while asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            offsets += [r.offset for part, records in batch.items() for r in records if part == tp]
+        return offsets
+    finally:
+        await consumer.stop()
+
+
+async def test_a_commit_at_the_end_of_a_multi_record_batch_is_kept(kafka: KafkaConfig) -> None:
+    # tansu reports the log end of one batch of five records as 1; the commit (5) is still valid.
+    topic = f"{kafka.topic_prefix}rewind-kept"
+    await one_batch(kafka.bootstrap_servers, topic, 5)
+    assert await delivered_after_commit(kafka, topic, 5) == []
+
+
+async def test_a_commit_past_the_end_of_the_log_rewinds_to_the_beginning(kafka: KafkaConfig) -> None:
+    # As after a broker that restarted empty: the log no longer reaches the commit, so read it all.
+    topic = f"{kafka.topic_prefix}rewind-lost"
+    await one_batch(kafka.bootstrap_servers, topic, 3)
+    assert await delivered_after_commit(kafka, topic, 50) == [0, 1, 2]
