@@ -197,7 +197,7 @@ class OutboxRelay:
         if self._lock:
             return await self._publish_locked()
         async with self._readers() as session:
-            rows = list((await session.scalars(self._pending())).all())
+            rows = list((await session.scalars(pending(self._service))).all())
         if rows:
             await self._send(rows)
             async with self._sessions() as session, session.begin():
@@ -207,7 +207,7 @@ class OutboxRelay:
     async def _publish_locked(self) -> int:
         # PostgreSQL: row locks held while sending let several relays share the table.
         async with self._sessions() as session, session.begin():
-            rows = list((await session.scalars(self._pending().with_for_update(skip_locked=True))).all())
+            rows = list((await session.scalars(pending(self._service).with_for_update(skip_locked=True))).all())
             if rows:
                 await self._send(rows)
                 await self._mark(session, rows)
@@ -225,9 +225,6 @@ class OutboxRelay:
         if again:
             log.warning("outbox.broker_lost_events", service=self._service, cluster_id=cluster, republishing=again)
         self._cluster = cluster
-
-    def _pending(self) -> Select[OutboxMessage]:
-        return pending(self._service)
 
     async def _send(self, rows: list[OutboxMessage]) -> None:
         producer = await self._producer.get()
