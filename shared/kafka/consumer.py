@@ -9,8 +9,9 @@ topic with the reason. Any broker trouble restarts the loop from the last commit
 Offsets are committed with the broker's cluster id as metadata. A broker that comes back
 empty (devstack's tansu) reports a new id: the loop restarts, and on assignment any offset
 committed under another cluster, or past the end of the log, is ignored and the partition is
-read from the beginning (the inbox makes rereading safe). Without this a consumer would skip
-the first records of the new log, which its old offsets point past.
+read from the beginning (the inbox makes rereading safe); so is every partition when the loop
+restarts under a new cluster id. Without this a consumer would skip the first records of the
+new log, which its old offsets point past.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ Handler = Callable[[AsyncSession, Decoded], Awaitable[None]]
 # Loads, in a few queries, the rows a batch's fresh events will touch, before their handlers run.
 Prefetch = Callable[[AsyncSession, Sequence[Decoded]], Awaitable[None]]
 Item = tuple[ConsumerRecord[bytes, bytes], Decoded, Handler]
+Batch = Mapping[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 MAX_BACKOFF_S = 5.0
 GETMANY_LIMIT_S = 2.0
 LAG_CHECK_LIMIT_S = 2.0
@@ -96,6 +98,8 @@ class ConsumerLoop:
         self._autoflush = autoflush
         self._stopping = asyncio.Event()
         self._abandoned: set[asyncio.Task[None]] = set()
+        self._cluster: str | None = None  # the broker's cluster id when the last consumer started
+        self._rewind_all = False  # the cluster changed, and no consumer has read its new log from the start yet
         self.stats = ConsumerStats()
 
     def stop(self) -> None:
@@ -121,11 +125,15 @@ class ConsumerLoop:
 
     async def _consume(self) -> None:
         cluster = await current_cluster(self._config)
+        self._rewind_all = self._rewind_all or self._cluster not in (None, cluster)
+        self._cluster = cluster
         consumer = self._new_consumer()
+        rewinder = Rewinder(consumer, self._config, self._service, new_cluster=self._rewind_all)
+        consumer.subscribe(self._topics, listener=rewinder)
         await consumer.start()
         log.info("consumer.started", service=self._service, topics=self._topics, cluster_id=cluster)
         try:
-            await self._consume_from(consumer, cluster)
+            await self._consume_from(consumer, rewinder, cluster)
         finally:
             await self._stop(consumer)
 
@@ -140,7 +148,7 @@ class ConsumerLoop:
             stopping.add_done_callback(retrieve)
             stopping.add_done_callback(self._abandoned.discard)
 
-    async def _consume_from(self, consumer: AIOKafkaConsumer, cluster: str) -> None:
+    async def _consume_from(self, consumer: AIOKafkaConsumer, rewinder: Rewinder, cluster: str) -> None:
         check_at = time.monotonic() + CLUSTER_CHECK_S
         while not self._stopping.is_set():
             try:
@@ -149,16 +157,24 @@ class ConsumerLoop:
                 batch = await asyncio.wait_for(consumer.getmany(timeout_ms=200, max_records=500), GETMANY_LIMIT_S)
             except TimeoutError:
                 batch = {}
-            for tp, records in batch.items():
-                if self._stopping.is_set():
-                    return
-                await self.process_batch(records)
-                await self._commit(consumer, {tp: (records[-1].offset + 1, cluster)})
-                self._record_lag(consumer, tp, records[-1].offset + 1)
+            rewinder.raise_if_failed()
+            if rewinder.ready:
+                self._rewind_all = rewinder.new_cluster
+                await self._process_and_commit(consumer, batch, cluster)
+            else:  # fetched from commits still being checked: fetch them again after
+                hold_back(consumer, batch)
             if time.monotonic() >= check_at:
                 await self._check_cluster(cluster)
                 await measure_lag(consumer, self._service)
                 check_at = time.monotonic() + CLUSTER_CHECK_S
+
+    async def _process_and_commit(self, consumer: AIOKafkaConsumer, batch: Batch, cluster: str) -> None:
+        for tp, records in batch.items():
+            if self._stopping.is_set():
+                return
+            await self.process_batch(records)
+            await self._commit(consumer, {tp: (records[-1].offset + 1, cluster)})
+            self._record_lag(consumer, tp, records[-1].offset + 1)
 
     def _record_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, next_offset: int) -> None:
         highwater = consumer.highwater(tp)
@@ -176,7 +192,7 @@ class ConsumerLoop:
 
     def _new_consumer(self) -> AIOKafkaConsumer:
         c = self._config
-        consumer = AIOKafkaConsumer(
+        return AIOKafkaConsumer(
             bootstrap_servers=c.bootstrap_servers,
             group_id=self._service,
             enable_auto_commit=False,
@@ -186,8 +202,6 @@ class ConsumerLoop:
             heartbeat_interval_ms=c.heartbeat_interval_ms,
             request_timeout_ms=c.request_timeout_ms,
         )
-        consumer.subscribe(self._topics, listener=Rewinder(consumer, self._config, self._service))
-        return consumer
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, tuple[int, str]]) -> None:
         # aiokafka retries some commit errors forever (e.g. a broker that lost the topic); bound it and restart.
@@ -287,6 +301,14 @@ class ConsumerLoop:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+def hold_back(consumer: AIOKafkaConsumer, batch: Batch) -> None:
+    """Move the fetch position of each still-assigned partition back to the first record of its batch."""
+    assigned = consumer.assignment()
+    for tp, records in batch.items():
+        if tp in assigned:
+            consumer.seek(tp, records[0].offset)
 
 
 async def measure_lag(consumer: AIOKafkaConsumer, service: str) -> None:
