@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -43,6 +43,9 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval: timedelta = timedelta(milliseconds=100)
     # When the broker comes back having lost its log, events published this recently are sent again.
     outbox_republish_window: timedelta = timedelta(hours=1)
+    # Published rows are deleted this long after publishing; at least the republish window, which reads them.
+    outbox_retention: timedelta = timedelta(days=1)
+    outbox_prune_interval: timedelta = timedelta(minutes=5)
     auth_cache_ttl: timedelta = timedelta(seconds=5)
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = ""
@@ -57,6 +60,15 @@ class ServiceSettings(BaseSettings):
     # served that topic again, while its other topics flowed (found in the national-year run).
     kafka_fetch_max_wait_ms: Positive = 500
     kafka_request_timeout_ms: Annotated[int, Field(ge=1000)] = 10000
+
+    @model_validator(mode="after")
+    def _retention_covers_republishing(self) -> ServiceSettings:
+        if self.outbox_retention < self.outbox_republish_window:
+            raise ValueError(
+                f"MCN_OUTBOX_RETENTION ({self.outbox_retention}) must be at least"
+                f" MCN_OUTBOX_REPUBLISH_WINDOW ({self.outbox_republish_window}), whose republishing reads those rows"
+            )
+        return self
 
     def kafka(self) -> KafkaConfig:
         """Return the Kafka part of the settings."""
@@ -92,6 +104,9 @@ def describe(exc: ValidationError, prefix: str) -> str:
     """Render a ValidationError as 'ENV_NAME: reason (got value)' items on one line, never echoing secrets."""
     parts = []
     for err in exc.errors():
+        if not err["loc"]:  # a check across settings names them in its message
+            parts.append(err["msg"])
+            continue
         name = prefix + "_".join(str(p) for p in err["loc"]).upper()
         parts.append(f"{name}: {err['msg']}{shown_input(err['type'], name, err.get('input'))}")
     return "; ".join(parts)

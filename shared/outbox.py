@@ -8,7 +8,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, CursorResult, Index, Integer, LargeBinary, Select, String, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    CursorResult,
+    Index,
+    Integer,
+    LargeBinary,
+    Select,
+    String,
+    delete,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,10 +32,12 @@ from shared.events.payloads.base import Payload
 from shared.events.registry import topic_for
 from shared.kafka.client import ProducerHolder
 from shared.metrics import PUBLISHED
+from shared.sweeps import Sweep
 
 log = structlog.get_logger(__name__)
 
 RELAY_BATCH = 500
+PRUNE_BATCH = 1000
 MAX_BACKOFF_S = 5.0
 
 
@@ -130,6 +144,21 @@ def pending(service: str) -> Select[OutboxMessage]:
         .order_by(OutboxMessage.id)
         .limit(RELAY_BATCH)
     )
+
+
+def prune(service: str, *, retention: timedelta, every: timedelta) -> Sweep:
+    """A sweep deleting a service's rows published more than `retention` ago: no republish reaches back that far."""
+
+    async def work(session: AsyncSession, now: datetime) -> int:
+        old = select(OutboxMessage.id).where(
+            OutboxMessage.service == service, OutboxMessage.published_at < now - retention
+        )
+        result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+            delete(OutboxMessage).where(OutboxMessage.id.in_(old.limit(PRUNE_BATCH).scalar_subquery()))
+        )
+        return int(result.rowcount or 0)
+
+    return Sweep(name="outbox.prune", every=every, work=work, batch=PRUNE_BATCH)
 
 
 class OutboxRelay:

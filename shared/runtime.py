@@ -21,7 +21,7 @@ from shared.http import install_problem_handlers
 from shared.kafka.client import ProducerHolder, ensure_topics
 from shared.kafka.consumer import ConsumerLoop, Handler, Prefetch
 from shared.metrics import HttpMetrics
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, prune
 from shared.sweeps import Sweep, Sweeper
 
 log = structlog.get_logger(__name__)
@@ -75,6 +75,8 @@ class Runtime:
         self.sweeper = Sweeper(
             sessions=self.sessions, clock=self.clock, after_commit=self.after_commit, service=self.service
         )
+        retention, every = self.settings.outbox_retention, self.settings.outbox_prune_interval
+        self.sweeper.add(prune(self.service, retention=retention, every=every))
         self.probe = BrokerProbe(self.kafka, self.service)
         self._stopping = asyncio.Event()
         if self.consumes is not None:

@@ -116,3 +116,9 @@ def test_kafka_config_carries_the_settings(monkeypatch: pytest.MonkeyPatch) -> N
         fetch_max_wait_ms=50,
         request_timeout_ms=20000,
     )
+
+
+def test_an_outbox_retention_shorter_than_the_republish_window_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MCN_OUTBOX_RETENTION", "PT10M")
+    message = failure(IntakeSettings)
+    assert "MCN_OUTBOX_RETENTION (0:10:00) must be at least MCN_OUTBOX_REPUBLISH_WINDOW (1:00:00)" in message
