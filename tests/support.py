@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
@@ -68,6 +69,17 @@ async def produce_many(bootstrap: str, topic: str, values: list[bytes], key: byt
         await asyncio.gather(*sent)
     finally:
         await producer.stop()
+
+
+async def commit_as(bootstrap: str, group: str, tp: TopicPartition, offset: int) -> None:
+    """Commit an offset for a consumer group from outside it, without metadata."""
+    setter = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await setter.start()
+    try:
+        setter.assign([tp])
+        await setter.commit({tp: OffsetAndMetadata(offset, "")})
+    finally:
+        await setter.stop()
 
 
 @asynccontextmanager

@@ -13,8 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
+from aiokafka import TopicPartition
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,7 +28,7 @@ from shared.kafka.client import ensure_topics
 from shared.kafka.consumer import ConsumerLoop, Handler
 from shared.outbox import OutboxMessage, OutboxRelay, add_event
 from tests.conftest import Producers
-from tests.support import eventually, produce, produce_many
+from tests.support import commit_as, eventually, produce, produce_many
 
 pytestmark = [pytest.mark.kafka]
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -89,7 +88,7 @@ async def test_a_consumer_reads_every_record_of_a_broker_that_restarted_empty(
         await produce_many(config.bootstrap_servers, topic, [returned(n) for n in range(5, 13)], b"one-key")
         # What the old consumer commits if it reads 5..7 of the new log before it notices the new cluster:
         # the log holds offset 7, and tansu drops the commit's cluster id, so nothing else betrays it.
-        await commit_as(config, "test_service", TopicPartition(topic, 0), 8)
+        await commit_as(config.bootstrap_servers, "test_service", TopicPartition(topic, 0), 8)
         await eventually(lambda: _at_least(seen, 13), timeout=60)
     finally:
         loop.stop()
@@ -135,14 +134,3 @@ async def test_the_relay_republishes_recent_events_to_a_broker_that_lost_them(
 
 async def _at_least(seen: list[str], n: int) -> bool:
     return len(set(seen)) >= n
-
-
-async def commit_as(config: KafkaConfig, group: str, tp: TopicPartition, offset: int) -> None:
-    """Commit an offset for a group from outside it, without metadata."""
-    setter = AIOKafkaConsumer(bootstrap_servers=config.bootstrap_servers, group_id=group, enable_auto_commit=False)
-    await setter.start()
-    try:
-        setter.assign([tp])
-        await setter.commit({tp: OffsetAndMetadata(offset, "")})
-    finally:
-        await setter.stop()

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
 
 from shared.config import KafkaConfig
 from shared.kafka.rewind import AssignmentUnchecked, Rewinder
+from tests.support import commit_as
 
 pytestmark = [pytest.mark.kafka]
 
@@ -35,13 +35,7 @@ async def delivered_after_commit(
     The Rewinder checks with `checker` (default `kafka`) and raises, as the loop would, if that failed.
     """
     group, tp = f"g-{uuid.uuid4().hex[:8]}", TopicPartition(topic, 0)
-    setter = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=group, enable_auto_commit=False)
-    await setter.start()
-    try:
-        setter.assign([tp])
-        await setter.commit({tp: OffsetAndMetadata(committed, "")})
-    finally:
-        await setter.stop()
+    await commit_as(kafka.bootstrap_servers, group, tp, committed)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=kafka.bootstrap_servers,
         group_id=group,
